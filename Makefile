@@ -1,0 +1,50 @@
+# Lectern: `make demo` runs the whole site; `make test` runs the suite. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall when the dependency list changes.
+INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help venv services demo test lint check pytest bench clean-venv
+
+help:
+	@echo "make demo      install everything, start PostgreSQL+pgvector, Redis, web, worker, beat; load demo content"
+	@echo "make test      install everything, start services, run ruff, checks and the test suite"
+	@echo "make services  install (if missing) and start PostgreSQL+pgvector and Redis only"
+	@echo "make bench     run the benchmarks in bench/ (tables on stdout)"
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(INSTALLED)
+
+services:
+	@bash scripts/services.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: venv services
+	DJANGO_SETTINGS_MODULE=site_config.settings.test $(BIN)/python manage.py check
+	DJANGO_SETTINGS_MODULE=site_config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: venv services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: venv services lint check pytest
+
+demo: venv services
+	@bash scripts/demo.sh
+
+bench: venv services
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,73 @@
+"""Writes to the page tree. Views, commands and tasks call these; they hold no logic themselves."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.text import slugify
+from wagtail.models import Page, Site
+
+from .models import ArticleIndexPage, ArticlePage, HomePage
+
+
+@transaction.atomic
+def home_page_ensure(*, title: str = "Northwind Ledger help centre", intro: str = "") -> HomePage:
+    """Make a ``HomePage`` the default site's root, replacing Wagtail's placeholder welcome page."""
+    home = HomePage.objects.first()
+    if home is None:
+        root = Page.get_first_root_node()
+        home = HomePage(title=title, slug="lectern-home", intro=intro)
+        root.add_child(instance=home)
+        home.save_revision().publish()
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        Site.objects.create(
+            hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="Lectern"
+        )
+    elif site.root_page_id != home.pk:
+        placeholder = site.root_page
+        site.root_page = home
+        site.site_name = site.site_name or "Lectern"
+        site.save()
+        # Wagtail's initial data ships a bare "Welcome" page; remove it once nothing points at it.
+        if placeholder.specific_class is Page and not placeholder.get_children().exists():
+            placeholder.delete()
+    return home
+
+
+def _child_by_slug(parent: Page, slug: str) -> Page | None:
+    return parent.get_children().filter(slug=slug).first()
+
+
+@transaction.atomic
+def section_ensure(
+    *, home: HomePage, title: str, slug: str = "", intro: str = ""
+) -> tuple[ArticleIndexPage, bool]:
+    slug = slug or slugify(title)
+    existing = _child_by_slug(home, slug)
+    if existing is not None:
+        return existing.specific, False
+    section = ArticleIndexPage(title=title, slug=slug, intro=intro)
+    home.add_child(instance=section)
+    section.save_revision().publish()
+    return section, True
+
+
+@transaction.atomic
+def article_create_or_skip(
+    *, parent: Page, title: str, slug: str = "", intro: str = "", blocks: list[dict], publish: bool = True
+) -> tuple[ArticlePage, bool]:
+    """Create and publish an article unless one with this slug exists under ``parent``.
+
+    Returns ``(page, created)``. An existing page is left untouched: re-running an import must
+    neither duplicate pages nor overwrite editors' changes.
+    """
+    slug = slug or slugify(title)
+    existing = _child_by_slug(parent, slug)
+    if existing is not None:
+        return existing.specific, False
+    page = ArticlePage(title=title, slug=slug, intro=intro, body=blocks)
+    parent.add_child(instance=page)
+    revision = page.save_revision()
+    if publish:
+        revision.publish()
+    return page, True

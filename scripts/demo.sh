@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Bring up the whole site: migrate, admin user, demo content, then web (ASGI), Celery worker and beat.
+# Ctrl-C stops everything this script started. Safe to rerun: nothing is duplicated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=.venv/bin
+HOST=${LECTERN_HOST:-127.0.0.1}
+PORT=${LECTERN_PORT:-8000}
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-site_config.settings.dev}
+export WAGTAILADMIN_BASE_URL=${WAGTAILADMIN_BASE_URL:-http://$HOST:$PORT}
+LOG_DIR=${LECTERN_LOG_DIR:-/var/tmp/lectern/logs}
+mkdir -p "$LOG_DIR"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Migrating the database"
+$BIN/python manage.py migrate --noinput
+step "Admin user"
+$BIN/python manage.py ensure_admin
+step "Demo content"
+$BIN/python manage.py load_demo_content
+for cmd in sync_prompts; do
+  if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
+    step "$cmd"
+    $BIN/python manage.py "$cmd"
+  fi
+done
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping web, worker and beat..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped. (PostgreSQL and Redis keep running; they are shared services.)"
+}
+trap cleanup INT TERM EXIT
+
+step "Starting web, worker and beat (logs in $LOG_DIR)"
+$BIN/uvicorn site_config.asgi:application --host "$HOST" --port "$PORT" --workers 1 \
+  >"$LOG_DIR/web.log" 2>&1 &
+pids+=($!)
+$BIN/celery -A site_config worker --loglevel=INFO --concurrency=2 --hostname "lectern-demo@%h" \
+  >"$LOG_DIR/worker.log" 2>&1 &
+pids+=($!)
+$BIN/celery -A site_config beat --loglevel=INFO --schedule "$LOG_DIR/celerybeat-schedule" \
+  >"$LOG_DIR/beat.log" 2>&1 &
+pids+=($!)
+
+# Wait until the web server answers and a worker has registered (healthz turns 200).
+health=$($BIN/python scripts/wait_healthy.py "http://$HOST:$PORT/healthz" 90 || true)
+
+cat <<MSG
+
+Lectern is running.
+  Site:    http://$HOST:$PORT/
+  Admin:   http://$HOST:$PORT/admin/   ($(cat .demo-credentials 2>/dev/null || echo "see above"))
+  Health:  http://$HOST:$PORT/healthz  -> $health
+  Logs:    $LOG_DIR/{web,worker,beat}.log
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}" || true
+echo "A process exited; see the logs in $LOG_DIR."

@@ -1,0 +1,50 @@
+"""Production settings refuse insecure defaults; `check --deploy` is clean with real values."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+GOOD_KEY = "k" * 20 + "-production-secret-key-value-0123456789abcdef"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "LECTERN_"))
+    }
+    full_env.update(DJANGO_SETTINGS_MODULE="site_config.settings.production", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_a_missing_secret_key():
+    result = run_manage("check", DJANGO_ALLOWED_HOSTS="example.org")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug_on():
+    result = run_manage(
+        "check", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="example.org", DJANGO_DEBUG="true"
+    )
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_production_check_deploy_is_clean():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
