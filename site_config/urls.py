@@ -9,6 +9,7 @@ from site_config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("api/ai/", include("content.api.urls")),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -9,9 +9,14 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Unit tests run tasks inline; integration tests start a real worker (tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# LECTERN_TEST_ID keeps concurrent test runs (several developers or agents on one machine) apart:
+# their own test database, Celery queue and cache prefix.
+_TEST_ID = env("LECTERN_TEST_ID", default="")
+_SUFFIX = f"-{_TEST_ID}" if _TEST_ID else ""
+DATABASES["default"]["TEST"] = {"NAME": "test_lectern" + _SUFFIX.replace("-", "_")}  # noqa: F405
 # Keep test keys apart from a dev server that may share the Redis instance.
-CACHES["default"]["KEY_PREFIX"] = "lectern-test"  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "lectern-test" + _SUFFIX  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 # Test tasks go to their own queue so a running dev worker never picks them up.
-CELERY_TASK_DEFAULT_QUEUE = "lectern-test"
+CELERY_TASK_DEFAULT_QUEUE = "lectern-test" + _SUFFIX

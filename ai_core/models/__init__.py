@@ -1,0 +1,4 @@
+from .requests import AIRequest
+from .usage import LLMUsageLog
+
+__all__ = ["AIRequest", "LLMUsageLog"]

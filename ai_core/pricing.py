@@ -1,0 +1,22 @@
+"""Cost arithmetic. Prices are USD per million tokens; results are exact Decimals."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import conf
+from .providers.base import Usage
+
+MILLION = Decimal(1_000_000)
+QUANTUM = Decimal("0.00000001")
+
+
+def cost_usd(*, model: str, usage: Usage) -> Decimal:
+    price = conf.price_for(model)
+    total = (
+        price.input * usage.input_tokens
+        + price.output * usage.output_tokens
+        + price.cache_read * usage.cache_read_tokens
+        + price.cache_write * usage.cache_write_tokens
+    ) / MILLION
+    return total.quantize(QUANTUM, rounding=ROUND_HALF_UP)

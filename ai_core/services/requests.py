@@ -1,0 +1,72 @@
+"""Submitting AI requests. Validation happens here, before anything is stored or enqueued."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from ai_core import conf
+from ai_core.models import AIRequest
+from ai_core.prompts.registry import UnknownPromptError, get_prompt
+
+
+class RequestRejected(Exception):
+    """A request that must not be accepted; ``status`` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "invalid", fields: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.fields = fields or []
+
+
+def ai_request_submit(
+    *,
+    prompt_key: Any,
+    payload: Any,
+    user=None,
+    session_key: str = "",
+    client_ip: str | None = None,
+    page_id: int | None = None,
+) -> AIRequest:
+    """Validate and store a request, then enqueue its task once the row is committed."""
+    if not isinstance(prompt_key, str) or not prompt_key:
+        raise RequestRejected("'prompt_key' must be a non-empty string.", fields=["prompt_key"])
+    if not isinstance(payload, Mapping):
+        raise RequestRejected("'payload' must be a JSON object.", fields=["payload"])
+    try:
+        spec = get_prompt(prompt_key)
+    except UnknownPromptError as err:
+        raise RequestRejected(f"Unknown prompt_key {prompt_key!r}.", code="unknown_prompt", fields=["prompt_key"]) from err
+    authenticated = user is not None and user.is_authenticated
+    if not authenticated and prompt_key not in conf.setting("ANONYMOUS_PROMPTS"):
+        raise RequestRejected("Log in to use this prompt.", status=403, code="login_required")
+    missing = spec.missing_inputs(payload)
+    if missing:
+        raise RequestRejected(
+            f"Missing required payload field(s): {', '.join(missing)}.", code="missing_variables", fields=missing
+        )
+    wrong_type = [name for name in spec.variables if not isinstance(payload[name], str | int | float)]
+    if wrong_type:
+        raise RequestRejected(
+            f"Payload field(s) must be text: {', '.join(wrong_type)}.", code="invalid_type", fields=wrong_type
+        )
+    if page_id is not None and (not isinstance(page_id, int) or isinstance(page_id, bool) or page_id < 1):
+        raise RequestRejected("'page_id' must be a positive integer.", fields=["page_id"])
+
+    request = AIRequest.objects.create(
+        user=user if authenticated else None,
+        session_key="" if authenticated else session_key,
+        client_ip=client_ip,
+        prompt_key=spec.key,
+        prompt_version=spec.version,
+        payload={name: payload[name] for name in spec.variables},
+        page_id=page_id,
+    )
+    from ai_core.tasks import process_ai_request
+
+    transaction.on_commit(lambda: process_ai_request.delay(str(request.id)))
+    return request

@@ -1,0 +1,151 @@
+"""The AI request HTTP API: validate, store, enqueue, answer 202. No model is ever called here.
+
+    POST /api/ai/requests/         {"prompt_key": ..., "payload": {...}}  -> 202
+    GET  /api/ai/requests/<id>/    owner only (another user's id -> 404)
+    POST /api/ai/ask/              {"question": ..., "page_id": optional}  -> 202 (anonymous allowed)
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from ai_core import conf
+from ai_core.models import AIRequest
+from ai_core.services.requests import RequestRejected, ai_request_submit
+
+
+def error_response(message: str, *, status: int, code: str, fields: list[str] | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return JsonResponse(body, status=status)
+
+
+class BadBody(Exception):
+    def __init__(self, response: JsonResponse):
+        self.response = response
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    limit = conf.setting("MAX_PAYLOAD_BYTES")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise BadBody(error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large"))
+    raw = request.body
+    if len(raw) > limit:
+        raise BadBody(error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large"))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadBody(error_response("Request body is not valid UTF-8.", status=400, code="invalid_encoding")) from None
+    except json.JSONDecodeError as err:
+        raise BadBody(error_response(f"Malformed JSON: {err.msg}.", status=400, code="malformed_json")) from None
+    if not isinstance(data, dict):
+        raise BadBody(error_response("The JSON body must be an object.", status=400, code="invalid"))
+    return data
+
+
+def _owner_fields(request: HttpRequest) -> dict[str, Any]:
+    if request.user.is_authenticated:
+        return {"user": request.user}
+    if not request.session.session_key:
+        request.session.save()
+    forwarded = request.META.get("REMOTE_ADDR")
+    return {"user": None, "session_key": request.session.session_key, "client_ip": forwarded}
+
+
+def _accepted(ai_request: AIRequest) -> JsonResponse:
+    poll_url = reverse("ai_api:request_detail", args=[ai_request.id])
+    return JsonResponse(
+        {
+            "id": str(ai_request.id),
+            "status": ai_request.status,
+            "poll_url": poll_url,
+            "stream_url": f"{poll_url}stream/",
+        },
+        status=202,
+    )
+
+
+def _submit(request: HttpRequest, *, prompt_key: Any, payload: Any, page_id: Any = None) -> JsonResponse:
+    try:
+        ai_request = ai_request_submit(prompt_key=prompt_key, payload=payload, page_id=page_id, **_owner_fields(request))
+    except RequestRejected as err:
+        return error_response(err.message, status=err.status, code=err.code, fields=err.fields)
+    return _accepted(ai_request)
+
+
+@never_cache
+@require_POST
+def request_create(request: HttpRequest) -> JsonResponse:
+    try:
+        data = _json_body(request)
+    except BadBody as bad:
+        return bad.response
+    if "payload" not in data:
+        return error_response("'payload' is required.", status=400, code="invalid", fields=["payload"])
+    return _submit(request, prompt_key=data.get("prompt_key"), payload=data["payload"], page_id=data.get("page_id"))
+
+
+@never_cache
+@require_POST
+def ask(request: HttpRequest) -> JsonResponse:
+    try:
+        data = _json_body(request)
+    except BadBody as bad:
+        return bad.response
+    question = data.get("question")
+    if not isinstance(question, str) or not question.strip():
+        return error_response("'question' must be a non-empty string.", status=400, code="invalid", fields=["question"])
+    return _submit(request, prompt_key="rag_answer", payload={"question": question.strip()}, page_id=data.get("page_id"))
+
+
+def get_owned_request(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:
+    """The caller's own request, or 404: never reveal that another user's id exists."""
+    queryset = AIRequest.objects.all()
+    if request.user.is_authenticated:
+        queryset = queryset.filter(user=request.user)
+    elif request.session.session_key:
+        queryset = queryset.filter(user__isnull=True, session_key=request.session.session_key)
+    else:
+        raise Http404("No such request.")
+    try:
+        return queryset.get(pk=request_id)
+    except AIRequest.DoesNotExist:
+        raise Http404("No such request.") from None
+
+
+def serialize_request(ai_request: AIRequest) -> dict[str, Any]:
+    done = ai_request.status == AIRequest.Status.DONE
+    return {
+        "id": str(ai_request.id),
+        "status": ai_request.status,
+        "result": ai_request.result if done else None,
+        "error": ai_request.error or None,
+        "citations": ai_request.citations if done else [],
+        "prompt_key": ai_request.prompt_key,
+        "prompt_version": ai_request.prompt_version,
+        "model": ai_request.model_used or None,
+        "created_at": ai_request.created_at.isoformat(),
+        "finished_at": ai_request.finished_at.isoformat() if ai_request.finished_at else None,
+    }
+
+
+@never_cache
+@require_GET
+def request_detail(request: HttpRequest, request_id: uuid.UUID) -> JsonResponse:
+    try:
+        ai_request = get_owned_request(request, request_id)
+    except Http404:
+        return error_response("No such request.", status=404, code="not_found")
+    return JsonResponse(serialize_request(ai_request))
