@@ -71,7 +71,9 @@ def price_for(model: str) -> ModelPrice:
         )
     entry = prices[model]
     try:
-        return ModelPrice(**{part: Decimal(str(entry[part])) for part in ("input", "output", "cache_read", "cache_write")})
+        return ModelPrice(
+            **{part: Decimal(str(entry[part])) for part in ("input", "output", "cache_read", "cache_write")}
+        )
     except (KeyError, ArithmeticError) as err:
         raise InvalidAICoreSettingError(
             f"AI_CORE['PRICES'][{model!r}] needs decimal 'input', 'output', 'cache_read' and 'cache_write'."

@@ -11,7 +11,9 @@ CHEAPER_TIER = {"large": "medium", "medium": "small", "small": "small"}
 def route_model(spec: PromptSpec, *, provider_alias: str, tier: str | None = None) -> str:
     tiers = conf.model_tiers().get(provider_alias)
     if not tiers:
-        raise conf.InvalidAICoreSettingError(f"AI_CORE['MODEL_TIERS'] has no entry for provider {provider_alias!r}.")
+        raise conf.InvalidAICoreSettingError(
+            f"AI_CORE['MODEL_TIERS'] has no entry for provider {provider_alias!r}."
+        )
     # An explicit model is written "provider:model" and applies only to that provider; any other
     # provider (a fallback, the offline mode) routes by tier.
     if spec.model and tier is None:

@@ -47,7 +47,9 @@ def process_ai_request(self, request_id: str) -> None:
             ai_request_fail(request_id=request_id, code=code, detail=str(failure))
             return
         # Exponential backoff, or the provider's own Retry-After when it sent one.
-        countdown = failure.retry_after if failure.retry_after is not None else 2 ** (self.request.retries + 1)
+        countdown = (
+            failure.retry_after if failure.retry_after is not None else 2 ** (self.request.retries + 1)
+        )
         raise self.retry(countdown=min(countdown, 60)) from failure
     except SoftTimeLimitExceeded:
         ai_request_fail(request_id=request_id, code="timeout", detail="soft time limit exceeded")

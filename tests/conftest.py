@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,47 +34,27 @@ def _worker_env(db_name: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real ``celery worker`` process on the test database and the real Redis broker.
+def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str] | None = None):
+    """Start a real ``celery worker`` process on the test database and the real Redis broker.
 
     Tests that use it must commit their rows (``transactional_db``) so the worker can see them.
     """
     from django.db import connection
 
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    with django_db_blocker.unblock():
-        db_name = connection.settings_dict["NAME"]
-    hostname = f"lectern-test-{os.getpid()}@localhost"
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    from site_config.celery_app import app
+
+    hostname = f"lectern-{queue}-{os.getpid()}@localhost"
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)  # no leftovers from an aborted run
+    env = {**_worker_env(connection.settings_dict["NAME"]), **(extra_env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "site_config",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=1",
-                "--pool=prefork",
-                "-Q",
-                queue,
-                "--hostname",
-                hostname,
-                "--without-mingle",
-                "--without-gossip",
+                sys.executable, "-m", "celery", "-A", "site_config", "worker", "--loglevel=INFO",
+                "--concurrency=1", "--pool=prefork", "-Q", queue, "--hostname", hostname,
+                "--without-mingle", "--without-gossip",
             ],
-            cwd=REPO_ROOT,
-            env=_worker_env(db_name),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    from site_config.celery_app import app
-
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -81,25 +62,64 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         if app.control.ping(destination=[hostname], timeout=0.5):
             break
     else:
-        proc.kill()
+        stop_celery_worker(proc)
         pytest.fail(f"celery worker did not start within 60 s:\n{log_path.read_text()}")
     proc.log_path = log_path
     proc.hostname = hostname
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
+    proc.queue = queue
+    return proc
+
+
+def stop_celery_worker(proc) -> None:
     try:
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The default test worker (local provider), shared by the session."""
+    with django_db_blocker.unblock():
+        proc = start_celery_worker(
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            log_path=tmp_path_factory.mktemp("celery") / "worker.log",
+        )
+    yield proc
+    stop_celery_worker(proc)
+
+
+@contextmanager
+def tasks_routed_to(queue: str):
+    """Send tasks to ``queue`` (a specific worker) and not inline."""
+    from site_config.celery_app import app
+
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
 
 
 @pytest.fixture
 def celery_live(celery_worker_process, settings):
     """Send tasks to the real worker instead of running them inline."""
-    from site_config.celery_app import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    yield celery_worker_process
-    app.conf.task_always_eager = previous
+    with tasks_routed_to(celery_worker_process.queue):
+        yield celery_worker_process
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+    """Poll ``predicate`` until it returns something truthy; fail with ``message`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout} s")

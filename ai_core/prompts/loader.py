@@ -16,7 +16,9 @@ def load_prompt_file(path: Path) -> PromptSpec:
         raise PromptValidationError(f"invalid YAML: {err}", source=str(path)) from err
     spec = PromptSpec.from_dict(data, source=str(path))
     if spec.key != path.stem:
-        raise PromptValidationError(f"must match the file name ({path.stem!r})", source=str(path), field_name="key")
+        raise PromptValidationError(
+            f"must match the file name ({path.stem!r})", source=str(path), field_name="key"
+        )
     return spec
 
 

@@ -72,7 +72,9 @@ class PromptSpec:
         return f"{self.key}@v{self.version}"
 
     def render(self, values: Mapping[str, object]) -> RenderedPrompt:
-        return RenderedPrompt(system=render_template(self.system, values), user=render_template(self.user, values))
+        return RenderedPrompt(
+            system=render_template(self.system, values), user=render_template(self.user, values)
+        )
 
     def missing_inputs(self, payload: Mapping[str, object]) -> list[str]:
         return [name for name in self.variables if payload.get(name) in (None, "")]
@@ -94,7 +96,12 @@ class PromptSpec:
             "system": self.system,
             "user": self.user,
             "golden": [
-                {"name": c.name, "inputs": dict(c.inputs), "expect": dict(c.expect), "providers": list(c.providers)}
+                {
+                    "name": c.name,
+                    "inputs": dict(c.inputs),
+                    "expect": dict(c.expect),
+                    "providers": list(c.providers),
+                }
                 for c in self.golden
             ],
         }

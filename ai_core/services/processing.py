@@ -92,7 +92,9 @@ def _generate(request: AIRequest, *, attempt: int) -> ProcessOutcome:
     if spec.version != request.prompt_version:
         # The request records the version it was accepted under; a newer live version must not
         # silently answer it under the old label.
-        logger.info("prompt %s moved from v%s to v%s since submit", spec.key, request.prompt_version, spec.version)
+        logger.info(
+            "prompt %s moved from v%s to v%s since submit", spec.key, request.prompt_version, spec.version
+        )
     context = build_context(request=request, spec=spec)
     rendered = spec.render({**request.payload, **context.values})
     provider = providers.generation_provider()
@@ -144,7 +146,8 @@ def _generate(request: AIRequest, *, attempt: int) -> ProcessOutcome:
             attempt=attempt,
         )
         citations = [
-            {"number": s.number, "chunk_id": s.chunk_id, "title": s.title, "url": s.url} for s in context.sources
+            {"number": s.number, "chunk_id": s.chunk_id, "title": s.title, "url": s.url}
+            for s in context.sources
         ]
         _mark(
             request,

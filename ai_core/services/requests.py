@@ -15,7 +15,9 @@ from ai_core.prompts.registry import UnknownPromptError, get_prompt
 class RequestRejected(Exception):
     """A request that must not be accepted; ``status`` is the HTTP status the API answers with."""
 
-    def __init__(self, message: str, *, status: int = 400, code: str = "invalid", fields: list[str] | None = None):
+    def __init__(
+        self, message: str, *, status: int = 400, code: str = "invalid", fields: list[str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -40,14 +42,18 @@ def ai_request_submit(
     try:
         spec = get_prompt(prompt_key)
     except UnknownPromptError as err:
-        raise RequestRejected(f"Unknown prompt_key {prompt_key!r}.", code="unknown_prompt", fields=["prompt_key"]) from err
+        raise RequestRejected(
+            f"Unknown prompt_key {prompt_key!r}.", code="unknown_prompt", fields=["prompt_key"]
+        ) from err
     authenticated = user is not None and user.is_authenticated
     if not authenticated and prompt_key not in conf.setting("ANONYMOUS_PROMPTS"):
         raise RequestRejected("Log in to use this prompt.", status=403, code="login_required")
     missing = spec.missing_inputs(payload)
     if missing:
         raise RequestRejected(
-            f"Missing required payload field(s): {', '.join(missing)}.", code="missing_variables", fields=missing
+            f"Missing required payload field(s): {', '.join(missing)}.",
+            code="missing_variables",
+            fields=missing,
         )
     wrong_type = [name for name in spec.variables if not isinstance(payload[name], str | int | float)]
     if wrong_type:

@@ -1,8 +1,8 @@
 """The AI request HTTP API: validate, store, enqueue, answer 202. No model is ever called here.
 
-    POST /api/ai/requests/         {"prompt_key": ..., "payload": {...}}  -> 202
-    GET  /api/ai/requests/<id>/    owner only (another user's id -> 404)
-    POST /api/ai/ask/              {"question": ..., "page_id": optional}  -> 202 (anonymous allowed)
+POST /api/ai/requests/         {"prompt_key": ..., "payload": {...}}  -> 202
+GET  /api/ai/requests/<id>/    owner only (another user's id -> 404)
+POST /api/ai/ask/              {"question": ..., "page_id": optional}  -> 202 (anonymous allowed)
 """
 
 from __future__ import annotations
@@ -40,16 +40,24 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     except ValueError:
         declared = 0
     if declared > limit:
-        raise BadBody(error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large"))
+        raise BadBody(
+            error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large")
+        )
     raw = request.body
     if len(raw) > limit:
-        raise BadBody(error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large"))
+        raise BadBody(
+            error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large")
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise BadBody(error_response("Request body is not valid UTF-8.", status=400, code="invalid_encoding")) from None
+        raise BadBody(
+            error_response("Request body is not valid UTF-8.", status=400, code="invalid_encoding")
+        ) from None
     except json.JSONDecodeError as err:
-        raise BadBody(error_response(f"Malformed JSON: {err.msg}.", status=400, code="malformed_json")) from None
+        raise BadBody(
+            error_response(f"Malformed JSON: {err.msg}.", status=400, code="malformed_json")
+        ) from None
     if not isinstance(data, dict):
         raise BadBody(error_response("The JSON body must be an object.", status=400, code="invalid"))
     return data
@@ -79,7 +87,9 @@ def _accepted(ai_request: AIRequest) -> JsonResponse:
 
 def _submit(request: HttpRequest, *, prompt_key: Any, payload: Any, page_id: Any = None) -> JsonResponse:
     try:
-        ai_request = ai_request_submit(prompt_key=prompt_key, payload=payload, page_id=page_id, **_owner_fields(request))
+        ai_request = ai_request_submit(
+            prompt_key=prompt_key, payload=payload, page_id=page_id, **_owner_fields(request)
+        )
     except RequestRejected as err:
         return error_response(err.message, status=err.status, code=err.code, fields=err.fields)
     return _accepted(ai_request)
@@ -94,7 +104,9 @@ def request_create(request: HttpRequest) -> JsonResponse:
         return bad.response
     if "payload" not in data:
         return error_response("'payload' is required.", status=400, code="invalid", fields=["payload"])
-    return _submit(request, prompt_key=data.get("prompt_key"), payload=data["payload"], page_id=data.get("page_id"))
+    return _submit(
+        request, prompt_key=data.get("prompt_key"), payload=data["payload"], page_id=data.get("page_id")
+    )
 
 
 @never_cache
@@ -106,8 +118,12 @@ def ask(request: HttpRequest) -> JsonResponse:
         return bad.response
     question = data.get("question")
     if not isinstance(question, str) or not question.strip():
-        return error_response("'question' must be a non-empty string.", status=400, code="invalid", fields=["question"])
-    return _submit(request, prompt_key="rag_answer", payload={"question": question.strip()}, page_id=data.get("page_id"))
+        return error_response(
+            "'question' must be a non-empty string.", status=400, code="invalid", fields=["question"]
+        )
+    return _submit(
+        request, prompt_key="rag_answer", payload={"question": question.strip()}, page_id=data.get("page_id")
+    )
 
 
 def get_owned_request(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:

@@ -72,7 +72,12 @@ AI_CORE: dict = {
     # Anthropic: cache writes 1.25x input (5-minute TTL), cache reads 0.1x input.
     "PRICES": {
         "claude-haiku-4-5": {"input": "1.00", "output": "5.00", "cache_read": "0.10", "cache_write": "1.25"},
-        "claude-sonnet-4-5": {"input": "3.00", "output": "15.00", "cache_read": "0.30", "cache_write": "3.75"},
+        "claude-sonnet-4-5": {
+            "input": "3.00",
+            "output": "15.00",
+            "cache_read": "0.30",
+            "cache_write": "3.75",
+        },
         "claude-opus-4-5": {"input": "5.00", "output": "25.00", "cache_read": "0.50", "cache_write": "6.25"},
         "gpt-4o-mini": {"input": "0.15", "output": "0.60", "cache_read": "0.075", "cache_write": "0.15"},
         "gpt-4o": {"input": "2.50", "output": "10.00", "cache_read": "1.25", "cache_write": "2.50"},

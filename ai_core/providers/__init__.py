@@ -1,0 +1,68 @@
+"""Provider registry, Django's cache-backend way: aliases in settings, one lazily built instance each.
+
+``generation_provider("anthropic")`` and ``embedder("local")`` return the configured instance;
+``AI_CORE["GENERATION_PROVIDERS"][alias] = {"CLASS": dotted.path, "OPTIONS": {...}}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+from ai_core import conf
+from ai_core.guard import assert_not_in_http_request
+
+from .base import EmbeddingProvider, GenerationProvider
+
+
+class InvalidProviderError(conf.InvalidAICoreSettingError):
+    pass
+
+
+_instances: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def _build(kind: str, alias: str, configs: dict[str, dict]) -> Any:
+    if alias not in configs:
+        raise InvalidProviderError(
+            f"AI_CORE[{kind!r}] has no alias {alias!r}; configured: {', '.join(sorted(configs)) or 'none'}."
+        )
+    config = configs[alias]
+    try:
+        cls = import_string(config["CLASS"])
+    except (KeyError, ImportError) as err:
+        raise InvalidProviderError(f"AI_CORE[{kind!r}][{alias!r}]['CLASS'] cannot be imported: {err}") from err
+    try:
+        return cls(alias=alias, **config.get("OPTIONS", {}))
+    except TypeError as err:
+        raise InvalidProviderError(f"AI_CORE[{kind!r}][{alias!r}]['OPTIONS'] are invalid: {err}") from err
+
+
+def _get(kind: str, alias: str, configs: dict[str, dict]) -> Any:
+    key = (kind, alias)
+    instance = _instances.get(key)
+    if instance is None:
+        with _lock:
+            instance = _instances.get(key)
+            if instance is None:
+                instance = _instances[key] = _build(kind, alias, configs)
+    return instance
+
+
+def generation_provider(alias: str | None = None) -> GenerationProvider:
+    assert_not_in_http_request()
+    return _get("GENERATION_PROVIDERS", alias or conf.default_generation_alias(), conf.provider_configs())
+
+
+def embedder(alias: str | None = None) -> EmbeddingProvider:
+    assert_not_in_http_request()
+    return _get("EMBEDDERS", alias or conf.default_embedder_alias(), conf.embedder_configs())
+
+
+def reset_providers() -> None:
+    """Forget built instances (tests that change AI_CORE; settings_changed handler)."""
+    with _lock:
+        _instances.clear()

@@ -1,0 +1,112 @@
+"""The worker side: processing, idempotent redelivery, the advisory lock and the in-request guard."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from ai_core.guard import ModelCallInRequestError, mark_http_request, unmark_http_request
+from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.providers import generation_provider
+from ai_core.services.processing import ai_request_process
+from ai_core.tasks import process_ai_request
+
+pytestmark = pytest.mark.django_db
+
+
+def make_request(**fields) -> AIRequest:
+    defaults = {
+        "prompt_key": "content_classify",
+        "prompt_version": 1,
+        "payload": {"text": "Where is my invoice?"},
+    }
+    return AIRequest.objects.create(**{**defaults, **fields})
+
+
+def test_processing_stores_the_result_model_and_one_costed_usage_row():
+    request = make_request()
+    process_ai_request.apply(args=[str(request.pk)])
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.DONE
+    assert request.result == "billing"
+    assert request.model_used == "extractive-minilm"
+    assert request.attempts == 1
+    (log,) = LLMUsageLog.objects.filter(request=request)
+    assert (log.prompt_key, log.prompt_version, log.model, log.outcome) == (
+        "content_classify",
+        1,
+        "extractive-minilm",
+        "ok",
+    )
+    assert log.input_tokens > 0
+    assert log.cost_usd == 0
+
+
+def test_a_redelivered_task_for_a_finished_request_does_nothing_and_logs_nothing_twice():
+    request = make_request()
+    process_ai_request.apply(args=[str(request.pk)])
+    finished_at = AIRequest.objects.get(pk=request.pk).finished_at
+    process_ai_request.apply(args=[str(request.pk)])
+    request.refresh_from_db()
+    assert LLMUsageLog.objects.filter(request=request).count() == 1
+    assert request.attempts == 1
+    assert request.finished_at == finished_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
+    request = make_request()
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        from ai_core.locks import advisory_lock
+
+        with advisory_lock(f"ai_request:{request.pk}") as acquired:
+            assert acquired
+            held.set()
+            release.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    held.wait(10)
+    try:
+        outcome = ai_request_process(request_id=str(request.pk))
+    finally:
+        release.set()
+        thread.join()
+    assert outcome.skipped and outcome.status == "locked"
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.PENDING
+    assert not LLMUsageLog.objects.exists()
+
+
+def test_provider_lookup_inside_an_http_request_raises():
+    token = mark_http_request("/api/ai/requests/")
+    try:
+        with pytest.raises(ModelCallInRequestError, match="Celery"):
+            generation_provider()
+    finally:
+        unmark_http_request(token)
+    assert generation_provider() is not None  # outside a request the same lookup works
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_task_run_inside_the_request_handler_is_refused(client, settings):
+    """If someone wired a synchronous model call into a view, the request would fail loudly."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("e", "e@example.com", "pw-e-12345")
+    client.force_login(user)
+    # In autocommit mode on_commit runs immediately, i.e. inside the handler, and eager mode then
+    # runs the task inline: exactly the mistake the guard exists for.
+    with pytest.raises(ModelCallInRequestError):
+        client.post(
+            "/api/ai/requests/",
+            {"prompt_key": "content_classify", "payload": {"text": "x"}},
+            content_type="application/json",
+        )
+    request = AIRequest.objects.get()
+    assert request.status == AIRequest.Status.FAILED
+    assert request.error_code == "internal"
+    assert not LLMUsageLog.objects.exists()
