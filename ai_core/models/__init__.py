@@ -1,4 +1,6 @@
+from .feedback import AIFeedback
+from .prompts import PromptEvalRun, PromptTemplate
 from .requests import AIRequest
 from .usage import LLMUsageLog
 
-__all__ = ["AIRequest", "LLMUsageLog"]
+__all__ = ["AIFeedback", "AIRequest", "LLMUsageLog", "PromptEvalRun", "PromptTemplate"]

@@ -140,7 +140,7 @@ class PromptSpec:
         if tier is None and not model:
             tier = "medium"  # unrouted prompts go to the medium tier
         if model and (not isinstance(model, str) or ":" not in model):
-            raise fail("must be written 'provider:model', e.g. 'anthropic:claude-opus-4-5'", "model")
+            raise fail("must be written 'provider:model', e.g. 'anthropic:claude-opus-4-8'", "model")
         if tier is not None and tier not in TIERS:
             raise fail(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}", "tier")
         review_policy = data.get("review_policy", "on_flag")
