@@ -1,0 +1,81 @@
+"""Typed access to ``AI_CORE["RETRIEVAL"]``, the one setting for indexing and retrieval.
+
+Read through ``ai_core.conf`` (the only reader of ``AI_CORE``); every key has a default so a
+project that sets nothing still gets the tuned values documented in docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ai_core import conf
+
+from .chunking import ChunkingConfig
+
+
+class InvalidRetrievalSettingError(conf.InvalidAICoreSettingError):
+    pass
+
+
+@dataclass(kw_only=True, frozen=True)
+class RetrievalSettings:
+    # Fusion: relative weight of each retriever and the RRF constant.
+    vector_weight: float = 1.0
+    text_weight: float = 0.8
+    rrf_k: int = 120
+    # What ``retrieve`` returns by default.
+    top_k: int = 6
+    min_score: float = 0.3
+    # Candidates fetched from each retriever before fusion.
+    candidates: int = 40
+    # HNSW search breadth (pgvector's hnsw.ef_search); must be >= candidates to fill the list.
+    ef_search: int = 100
+    # PostgreSQL text search configuration for the tsvector column and queries.
+    text_search_config: str = "english"
+    # Texts per embedding call when indexing.
+    embed_batch_size: int = 64
+    # Per embedder alias: {"max_tokens": int, "overlap_tokens": int}; default: from its window.
+    chunking: dict[str, dict[str, int]] | None = None
+    # Largest number of chunks handed to the page summary prompt.
+    summary_max_chunks: int = 40
+
+    def chunking_for(self, embedder: Any) -> ChunkingConfig:
+        override = (self.chunking or {}).get(embedder.alias)
+        if override:
+            try:
+                return ChunkingConfig(
+                    max_tokens=int(override["max_tokens"]),
+                    overlap_tokens=int(override.get("overlap_tokens", 0)),
+                )
+            except (KeyError, TypeError, ValueError) as err:
+                raise InvalidRetrievalSettingError(
+                    f"AI_CORE['RETRIEVAL']['CHUNKING'][{embedder.alias!r}] needs an integer 'max_tokens' "
+                    f"(and optionally 'overlap_tokens'): {err}"
+                ) from err
+        return ChunkingConfig.for_window(embedder.max_input_tokens)
+
+
+_KEYS = {f.name.upper(): f.name for f in fields(RetrievalSettings)}
+
+
+def retrieval_settings() -> RetrievalSettings:
+    raw = conf.setting_or_none("RETRIEVAL") or {}
+    if not isinstance(raw, dict):
+        raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] must be a dict.")
+    unknown = sorted(set(raw) - set(_KEYS))
+    if unknown:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL'] has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}."
+        )
+    try:
+        values = RetrievalSettings(**{_KEYS[key]: value for key, value in raw.items()})
+    except TypeError as err:
+        raise InvalidRetrievalSettingError(f"AI_CORE['RETRIEVAL'] is invalid: {err}") from err
+    if values.vector_weight < 0 or values.text_weight < 0 or values.vector_weight + values.text_weight <= 0:
+        raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] weights must be >= 0 and not both zero.")
+    if not 0 <= values.min_score <= 1:
+        raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['MIN_SCORE'] must be between 0 and 1.")
+    if values.top_k < 1 or values.candidates < values.top_k:
+        raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] needs TOP_K >= 1 and CANDIDATES >= TOP_K.")
+    return values

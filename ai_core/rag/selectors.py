@@ -1,0 +1,278 @@
+"""Reading the knowledge store: hybrid retrieval, a page's own chunks, index status.
+
+``retrieve`` is the one search every feature uses. It runs two candidate queries (HNSW vector
+search and PostgreSQL full text), fuses them with ``fusion.weighted_rrf`` and drops whatever
+scores under ``min_score``. Only chunks of the *current* embedder are compared, and the vector
+query filters on the vector size too, so vectors of different embedders never meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from ai_core import conf, providers
+
+from .conf import RetrievalSettings, retrieval_settings
+from .fusion import Ranked, select, weighted_rrf
+from .models import INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
+
+_TABLE = KnowledgeChunk._meta.db_table
+
+
+class IndexEmbedderMismatchError(RuntimeError):
+    """The index holds vectors from another embedder than the one configured now."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class RetrievedChunk:
+    chunk_id: int
+    page_id: int | None
+    document_id: int | None
+    title: str
+    heading_path: str
+    text: str
+    snippet: str
+    url: str  # page URL + "#block-<id>" (documents: their source URL)
+    score: float
+    vector_similarity: float | None = None
+    text_coverage: float | None = None
+    block_ids: tuple[str, ...] = field(default=())
+
+
+def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
+    """WHERE clauses shared by both retrievers. ``None`` means "any" for site and locale."""
+    clauses, params = [], []
+    site_id = getattr(site, "pk", site)
+    if site_id is not None:
+        # Documents with no site are shared by every site.
+        clauses.append("(c.site_id = %s OR (c.page_id IS NULL AND c.site_id IS NULL))")
+        params.append(int(site_id))
+    language = getattr(locale, "language_code", locale)
+    if language:
+        clauses.append("c.locale = %s")
+        params.append(str(language))
+    page_id = getattr(within_page, "pk", within_page)
+    if page_id is not None:
+        clauses.append("c.page_id = %s")
+        params.append(int(page_id))
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def vector_query_sql(dims: int, where: str = "") -> str:
+    """The nearest-neighbour query. The cast and the ``dimensions`` filter must read exactly like
+    the partial HNSW index (migration 0001) for the planner to use it; a test EXPLAINs this."""
+    column = f"(c.embedding::vector({dims}))" if dims in INDEXED_DIMENSIONS else "c.embedding"
+    return (
+        f"WITH v AS MATERIALIZED (SELECT c.id, {column} <=> %s::vector({dims}) AS distance "  # noqa: S608
+        f"FROM {_TABLE} c WHERE c.embedder_id = %s AND c.dimensions = {dims}{where} "
+        "ORDER BY distance LIMIT %s) SELECT id, distance FROM v ORDER BY distance"
+    )
+
+
+def _vector_candidates(
+    cursor, vector: Sequence[float], *, embedder_id: str, scope: tuple[str, list], limit: int, ef_search: int
+) -> list[Ranked]:
+    where, params = scope
+    # Transaction-local settings (set_config(..., true) = SET LOCAL, and binds as a parameter).
+    # Filters (site, locale, page) are applied during the index scan; iterative scans keep
+    # fetching until the LIMIT is filled instead of returning a short list.
+    cursor.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+        [str(max(ef_search, limit))],
+    )
+    text = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    cursor.execute(vector_query_sql(len(vector), where), [text, embedder_id, *params, limit])
+    return [Ranked(id=pk, evidence=1.0 - float(distance)) for pk, distance in cursor.fetchall()]
+
+
+def _text_candidates(
+    cursor, query: str, *, embedder_id: str, scope: tuple[str, list], limit: int, config: str
+) -> list[Ranked]:
+    """Full-text candidates: any query term may match (OR), ranked by ts_rank.
+
+    Questions are sentences; requiring every word (plainto_tsquery's AND) would match almost
+    nothing. ts_rank rather than ts_rank_cd: as good on the labelled set and 3x cheaper when an
+    OR query matches a fifth of 100k chunks (docs/BENCHMARKS.md). Evidence is the share of the
+    query's distinct terms the chunk contains (computed for the returned rows only).
+    """
+    cursor.execute("SELECT tsvector_to_array(to_tsvector(%s::regconfig, %s))", [config, query])
+    lexemes = [lex for lex in (cursor.fetchone()[0] or []) if lex]
+    if not lexemes:
+        return []
+    tsquery = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+    where, params = scope
+    cursor.execute(
+        f"SELECT c.id, (SELECT count(*) FROM unnest(%s::text[]) q(l) WHERE c.search_vector @@ q.l::tsquery) "  # noqa: S608
+        f"FROM {_TABLE} c WHERE c.embedder_id = %s AND c.search_vector @@ %s::tsquery{where} "
+        "ORDER BY ts_rank(c.search_vector, %s::tsquery) DESC, c.id LIMIT %s",
+        [
+            [f"'{lex.replace(chr(39), chr(39) * 2)}'" for lex in lexemes],
+            embedder_id,
+            tsquery,
+            *params,
+            tsquery,
+            limit,
+        ],
+    )
+    return [Ranked(id=pk, evidence=matched / len(lexemes)) for pk, matched in cursor.fetchall()]
+
+
+def _check_embedder(embedder_id: str) -> None:
+    if KnowledgeChunk.objects.filter(embedder_id=embedder_id).exists():
+        return
+    other = (
+        KnowledgeChunk.objects.exclude(embedder_id=embedder_id).values_list("embedder_id", flat=True).first()
+    )
+    if other:
+        raise IndexEmbedderMismatchError(
+            f"The knowledge index was built with embedder {other!r}, but the configured embedder is "
+            f"{embedder_id!r}; their vectors cannot be compared. Run `manage.py reindex --all` to re-embed."
+        )
+
+
+def retrieval_candidates(
+    query: str, *, site: Any, locale: Any, within_page: Any = None, limit: int, settings: RetrievalSettings
+) -> dict[str, list[Ranked]]:
+    """Both retrievers' ranked candidates, before fusion (``retrieve`` and the tuning bench use it)."""
+    embedder = providers.embedder()
+    vector = embedder.embed([query]).vectors[0]
+    scope = _scope_sql(site=site, locale=locale, within_page=within_page)
+    with transaction.atomic(), connection.cursor() as cursor:
+        vector_list = _vector_candidates(
+            cursor,
+            vector,
+            embedder_id=embedder.embedder_id,
+            scope=scope,
+            limit=limit,
+            ef_search=settings.ef_search,
+        )
+        text_list = _text_candidates(
+            cursor,
+            query,
+            embedder_id=embedder.embedder_id,
+            scope=scope,
+            limit=limit,
+            config=settings.text_search_config,
+        )
+    if not vector_list:
+        _check_embedder(embedder.embedder_id)
+    return {"vector": vector_list, "text": text_list}
+
+
+def retrieve(
+    query: str,
+    *,
+    site: Any,
+    locale: Any,
+    within_page: Any = None,
+    top_k: int | None = None,
+    min_score: float | None = None,
+    settings: RetrievalSettings | None = None,
+) -> list[RetrievedChunk]:
+    """Best chunks for ``query``, best first; empty when nothing clears ``min_score``.
+
+    ``site``/``locale`` accept model instances or ids/codes (``None``: any); ``within_page``
+    limits the search to one page's chunks (a page id or page). Raises
+    ``IndexEmbedderMismatchError`` when the index was built by another embedder.
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    settings = settings or retrieval_settings()
+    top_k = settings.top_k if top_k is None else top_k
+    min_score = settings.min_score if min_score is None else min_score
+    lists = retrieval_candidates(
+        query,
+        site=site,
+        locale=locale,
+        within_page=within_page,
+        limit=max(settings.candidates, top_k),
+        settings=settings,
+    )
+    fused = weighted_rrf(
+        lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
+    )
+    chosen = select(fused, top_k=top_k, min_score=min_score)
+    if not chosen:
+        return []
+    rows = {
+        row.pk: row
+        for row in KnowledgeChunk.objects.filter(pk__in=[f.id for f in chosen]).defer(
+            "embedding", "search_vector"
+        )
+    }
+    snippets = _snippets(query, [f.id for f in chosen], config=settings.text_search_config)
+    return [
+        RetrievedChunk(
+            chunk_id=f.id,
+            page_id=rows[f.id].page_id,
+            document_id=rows[f.id].document_id,
+            title=rows[f.id].title,
+            heading_path=rows[f.id].heading_path,
+            text=rows[f.id].text,
+            snippet=snippets.get(f.id, ""),
+            url=rows[f.id].anchor_url,
+            score=round(f.score, 4),
+            vector_similarity=f.evidence.get("vector"),
+            text_coverage=f.evidence.get("text"),
+            block_ids=tuple(rows[f.id].block_ids),
+        )
+        for f in chosen
+        if f.id in rows  # removed between the candidate query and now
+    ]
+
+
+def _snippets(query: str, ids: list[int], *, config: str) -> dict[int, str]:
+    """Plain-text excerpts around the query terms (no markup: callers escape and style)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, ts_headline(%s::regconfig, c.text, plainto_tsquery(%s::regconfig, %s), "  # noqa: S608
+            '\'MaxWords=35, MinWords=15, StartSel="", StopSel="", HighlightAll=false\') '
+            f"FROM {_TABLE} c WHERE c.id = ANY(%s)",
+            [config, config, query, ids],
+        )
+        return dict(cursor.fetchall())
+
+
+def page_chunks(*, page_id: int) -> list[KnowledgeChunk]:
+    """A page's chunks in reading order (for summaries)."""
+    return list(
+        KnowledgeChunk.objects.filter(page_id=page_id)
+        .defer("embedding", "search_vector")
+        .order_by("position")
+    )
+
+
+@dataclass(kw_only=True, frozen=True)
+class PageIndexStatus:
+    indexed_at: Any
+    chunks: int
+    embedder_id: str
+    status: str
+    stale_outputs: int
+    embedder_current: bool
+
+
+def page_index_status(*, page_id: int) -> PageIndexStatus | None:
+    from .models import OutputProvenance
+
+    state = PageIndexState.objects.filter(page_id=page_id).first()
+    if state is None:
+        return None
+    return PageIndexStatus(
+        indexed_at=state.indexed_at,
+        chunks=state.chunk_count,
+        embedder_id=state.embedder_id,
+        status=state.status,
+        stale_outputs=OutputProvenance.objects.filter(
+            page_ids__contains=[page_id], stale_at__isnull=False
+        ).count(),
+        # Compared by alias, read from settings: building the provider here would be a model
+        # client inside an HTTP request (the admin shows this), which ai_core.guard forbids.
+        embedder_current=not state.chunk_count
+        or state.embedder_id.split(":", 1)[0] == conf.default_embedder_alias(),
+    )

@@ -1,0 +1,1 @@
+"""Writes of the RAG app (indexing, freshness). Reads live in ``ai_core.rag.selectors``."""
