@@ -1,0 +1,138 @@
+"""Budgets are enforced before spending: reserve an estimate at submit, settle the actual use after."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from ai_core import conf
+from ai_core.prompts.spec import PromptSpec
+from ai_core.resilience.runtime import redis_key, shared_redis
+
+from . import ledger
+from .models import BudgetOverride, BudgetReservation
+
+logger = logging.getLogger(__name__)
+CHARS_PER_TOKEN = 4
+
+
+class BudgetExceeded(Exception):
+    def __init__(self, message: str, *, scope: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.scope = scope
+        self.retry_after = retry_after
+
+
+@dataclass(kw_only=True, frozen=True)
+class Hold:
+    day: dt.date
+    keys: tuple[str, ...]
+    tokens: int
+    downgraded: bool
+
+
+def today() -> dt.date:
+    return timezone.now().astimezone(dt.UTC).date()
+
+
+def seconds_until_reset() -> int:
+    now = timezone.now().astimezone(dt.UTC)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return max(1, int((midnight - now).total_seconds()))
+
+
+def estimate_tokens(spec: PromptSpec, payload: Mapping[str, object]) -> int:
+    """Rendered prompt (≈4 characters a token) + room for retrieved context + the answer's maximum."""
+    values = {**dict.fromkeys(spec.system_variables, ""), **payload}
+    rendered = spec.render(values)
+    estimate = (len(rendered.system) + len(rendered.user)) // CHARS_PER_TOKEN + 1 + spec.max_tokens
+    if "sources" in spec.system_variables:
+        estimate += conf.setting("BUDGETS")["CONTEXT_ALLOWANCE_TOKENS"]
+    return estimate
+
+
+def scopes_for(*, user=None, session_key: str = "", client_ip: str | None = None) -> list[ledger.Scope]:
+    budgets = conf.setting("BUDGETS")
+    scopes = [ledger.Scope(name="site", limit=budgets["SITE_DAILY_TOKENS"])]
+    if user is not None and user.is_authenticated:
+        override = BudgetOverride.objects.filter(user=user).values_list("daily_tokens", flat=True).first()
+        scopes.append(ledger.Scope(name=f"user:{user.pk}", limit=override or budgets["USER_DAILY_TOKENS"]))
+        return scopes
+    if session_key:
+        scopes.append(ledger.Scope(name=f"anon:{session_key}", limit=budgets["ANON_DAILY_TOKENS"]))
+    if client_ip:
+        # Without a session the IP is the visitor; with one, it still caps cookie-dropping clients.
+        limit = budgets["ANON_IP_DAILY_TOKENS"] if session_key else budgets["ANON_DAILY_TOKENS"]
+        scopes.append(ledger.Scope(name=f"anon-ip:{client_ip}", limit=limit))
+    return scopes
+
+
+def budget_reserve(*, tokens: int, user=None, session_key: str = "", client_ip: str | None = None) -> Hold:
+    day = today()
+    scopes = scopes_for(user=user, session_key=session_key, client_ip=client_ip)
+    result = ledger.reserve(shared_redis(), prefix=redis_key("budget"), day=day, scopes=scopes, tokens=tokens)
+    if not result.ok:
+        who = "the site's" if result.rejected_scope == "site" else "your"
+        raise BudgetExceeded(
+            f"This request needs about {tokens} tokens, which is more than {who} remaining AI budget for today. "
+            "The budget resets at midnight UTC.",
+            scope=result.rejected_scope.split(":")[0],
+            retry_after=seconds_until_reset(),
+        )
+    downgraded = result.share_after > conf.setting("BUDGETS")["SOFT_LIMIT_SHARE"]
+    return Hold(day=day, keys=result.keys, tokens=tokens, downgraded=downgraded)
+
+
+def budget_release(hold: Hold) -> None:
+    """Give back a hold whose request was never stored."""
+    ledger.adjust(shared_redis(), keys=hold.keys, delta=-hold.tokens)
+
+
+def budget_record(*, request, hold: Hold) -> BudgetReservation:
+    return BudgetReservation.objects.create(
+        request=request,
+        day=hold.day,
+        scopes=list(hold.keys),
+        reserved_tokens=hold.tokens,
+        downgraded=hold.downgraded,
+    )
+
+
+def actual_tokens(request_id) -> int:
+    from ai_core.models import LLMUsageLog
+
+    total = LLMUsageLog.objects.filter(request_id=request_id).aggregate(
+        total=Sum(F("input_tokens") + F("output_tokens") + F("cache_read_tokens") + F("cache_write_tokens"))
+    )["total"]
+    return int(total or 0)
+
+
+def budget_settle(*, request_id) -> int | None:
+    """Charge what the request really used (refund or top up the hold). Runs once per request."""
+    actual = actual_tokens(request_id)
+    updated = BudgetReservation.objects.filter(request_id=request_id, settled_at__isnull=True).update(
+        settled_at=timezone.now(), actual_tokens=actual
+    )
+    if not updated:
+        return None  # no reservation, or already settled by an earlier delivery
+    reservation = BudgetReservation.objects.get(request_id=request_id)
+    ledger.adjust(shared_redis(), keys=reservation.scopes, delta=actual - reservation.reserved_tokens)
+    logger.info(
+        "budget settled request=%s reserved=%s actual=%s", request_id, reservation.reserved_tokens, actual
+    )
+    return actual - reservation.reserved_tokens
+
+
+def budget_reset_daily() -> int:
+    """Beat task body: drop counters of past days. New days also start fresh lazily (day-keyed)."""
+    return ledger.purge_before(shared_redis(), prefix=redis_key("budget"), day=today())
+
+
+def budget_usage(*, scope: str, day: dt.date | None = None) -> int:
+    return ledger.used(shared_redis(), prefix=redis_key("budget"), day=day or today(), scope=scope)

@@ -1,0 +1,220 @@
+"""Calling models through a fallback chain guarded by per-model circuit breakers.
+
+Every attempt, including a link skipped because its circuit is open, leaves a usage row, so the
+dashboard can show fallbacks taken and the cost of failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from ai_core import conf, providers
+from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.prompts.spec import PromptSpec
+from ai_core.providers.base import GenerationRequest, GenerationResult, Usage
+from ai_core.providers.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderStreamInterrupted,
+    ProviderTimeout,
+)
+from ai_core.resilience.breaker import CircuitOpenError
+from ai_core.resilience.runtime import breaker_for
+from ai_core.routing import CHEAPER_TIER, route_model
+from ai_core.services.usage import usage_log_record
+
+logger = logging.getLogger(__name__)
+CHARS_PER_TOKEN = 4
+MIN_CALL_S = 0.5
+
+
+@dataclass(kw_only=True, frozen=True)
+class ChainLink:
+    provider: str
+    tier: str
+
+
+class GenerationCancelled(Exception):
+    """The person who asked pressed Stop; ``result`` holds what was generated until then."""
+
+    def __init__(self, result: GenerationResult):
+        super().__init__("cancelled")
+        self.result = result
+
+
+@dataclass(kw_only=True)
+class StreamSink:
+    """Where streamed text goes, and how the caller says stop. The default ignores both."""
+
+    on_delta: Callable[[str], None] = lambda text: None
+    on_reset: Callable[[], None] = lambda: None
+    should_stop: Callable[[], bool] = lambda: False
+
+
+class AllProvidersFailed(Exception):
+    def __init__(self, errors: list[ProviderError | CircuitOpenError]):
+        super().__init__("; ".join(str(error) for error in errors) or "no provider configured")
+        self.errors = errors
+        self.retryable = any(isinstance(e, CircuitOpenError) or e.retryable for e in errors)
+        self.timed_out = bool(errors) and all(getattr(e, "code", "") == "timeout" for e in errors)
+
+
+def fallback_chain(spec: PromptSpec, *, downgraded: bool = False) -> list[ChainLink]:
+    """primary tier -> primary's cheaper tier -> other remote providers -> the offline local provider."""
+    tier = spec.tier or "medium"
+    if downgraded:
+        tier = CHEAPER_TIER[tier]
+    explicit = conf.setting("FALLBACK_CHAINS").get(tier)
+    if explicit:
+        return [ChainLink(provider=link["provider"], tier=link.get("tier", tier)) for link in explicit]
+    configured = list(conf.provider_configs())
+    primary = conf.default_generation_alias()
+    links = [ChainLink(provider=primary, tier=tier)]
+    if CHEAPER_TIER[tier] != tier:
+        links.append(ChainLink(provider=primary, tier=CHEAPER_TIER[tier]))
+    links += [ChainLink(provider=alias, tier=tier) for alias in configured if alias not in (primary, "local")]
+    if conf.setting("FALLBACK_TO_LOCAL") and primary != "local" and "local" in configured:
+        links.append(ChainLink(provider="local", tier=tier))
+    return links
+
+
+def _estimated_tokens(text: str) -> int:
+    return len(text) // CHARS_PER_TOKEN
+
+
+def with_prompt_caching(generation: GenerationRequest, *, model: str, user_text: str) -> GenerationRequest:
+    """Mark cache breakpoints only where the prefix reaches the model's minimum cacheable length."""
+    minimums = conf.setting("PROMPT_CACHE_MIN_TOKENS")
+    minimum = minimums.get(model, minimums["default"])
+    system_tokens = _estimated_tokens(generation.system)
+    return replace(
+        generation,
+        cache_system=system_tokens >= minimum,
+        cache_context=bool(generation.sources) and system_tokens + _estimated_tokens(user_text) >= minimum,
+    )
+
+
+def _log(request: AIRequest, spec: PromptSpec, *, attempt: int, **fields) -> None:
+    usage_log_record(
+        request=request,
+        operation=LLMUsageLog.Operation.GENERATION,
+        prompt_key=spec.key,
+        prompt_version=request.prompt_version,
+        attempt=attempt,
+        **fields,
+    )
+
+
+def _stream_into(
+    provider, generation: GenerationRequest, sink: StreamSink, *, started: float
+) -> GenerationResult:
+    """Consume the provider's stream, forwarding deltas; stop reading as soon as Stop is pressed.
+
+    Closing the generator closes the HTTP stream, so the provider stops generating too. A
+    cancelled answer is charged for what it produced: the prompt, plus the output so far.
+    """
+    parts: list[str] = []
+    events = provider.stream(generation)
+    try:
+        for event in events:
+            if event.kind == "delta":
+                if sink.should_stop():
+                    text = "".join(parts)
+                    usage = Usage(
+                        input_tokens=_estimated_tokens(generation.system + generation.messages[-1].content),
+                        output_tokens=_estimated_tokens(text) + 1,
+                    )
+                    raise GenerationCancelled(
+                        GenerationResult(text=text, provider=provider.alias, model=generation.model, usage=usage,
+                                         stop_reason="cancelled", latency_ms=int((time.monotonic() - started) * 1000))
+                    )  # fmt: skip
+                parts.append(event.text)
+                sink.on_delta(event.text)
+            elif event.kind == "done" and event.result is not None:
+                return event.result
+    except ProviderError:
+        if parts:
+            sink.on_reset()  # the next link starts the answer again
+        raise
+    finally:
+        events.close()
+    raise ProviderStreamInterrupted("stream ended without a result", partial_text="".join(parts))
+
+
+def _soft_time_limit_in(error: BaseException) -> SoftTimeLimitExceeded | None:
+    """SDKs wrap any exception raised during a call (Celery's soft limit included) in their own
+    connection error; find it so the deadline is honoured instead of trying the next link."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, SoftTimeLimitExceeded):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def generate_with_fallbacks(
+    *,
+    request: AIRequest,
+    spec: PromptSpec,
+    base: GenerationRequest,
+    attempt: int,
+    downgraded: bool = False,
+    deadline: float | None = None,
+    sink: StreamSink | None = None,
+) -> GenerationResult:
+    """Try each link of the chain until one answers. ``deadline`` (time.monotonic) bounds the
+    whole chain: each call gets only the time that is left, and no new link starts after it."""
+    errors: list[ProviderError | CircuitOpenError] = []
+    configured = conf.provider_configs()
+    for link in fallback_chain(spec, downgraded=downgraded):
+        if link.provider not in configured:
+            continue
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining < MIN_CALL_S:
+            errors.append(ProviderTimeout("no time left before the task deadline", provider=link.provider))
+            break
+        provider = providers.generation_provider(link.provider)
+        model = route_model(spec, provider_alias=link.provider, tier=link.tier)
+        breaker = breaker_for(link.provider, model)
+        try:
+            permit = breaker.allow()
+        except CircuitOpenError as err:
+            # Fail fast: no time is spent waiting on a provider that is known to be down.
+            _log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(), latency_ms=0,
+                 outcome=LLMUsageLog.Outcome.ERROR, error_code="circuit_open")  # fmt: skip
+            errors.append(err)
+            continue
+        generation = with_prompt_caching(
+            replace(base, model=model, timeout_s=remaining), model=model, user_text=base.messages[-1].content
+        )
+        started = time.monotonic()
+        try:
+            result = _stream_into(provider, generation, sink or StreamSink(), started=started)
+        except GenerationCancelled as cancelled:
+            permit.success()
+            _log(request, spec, attempt=attempt, provider=cancelled.result.provider, model=cancelled.result.model,
+                 usage=cancelled.result.usage, latency_ms=int((time.monotonic() - started) * 1000))  # fmt: skip
+            raise
+        except ProviderError as err:
+            if (soft_limit := _soft_time_limit_in(err)) is not None:
+                raise soft_limit from err
+            if err.retryable or isinstance(err, ProviderAuthError):
+                permit.failure()
+            _log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(),
+                 latency_ms=int((time.monotonic() - started) * 1000), outcome=LLMUsageLog.Outcome.ERROR,
+                 error_code=err.code)  # fmt: skip
+            logger.warning("provider %s/%s failed for %s: %s", link.provider, model, request.pk, err.code)
+            errors.append(err)
+            if not (err.retryable or isinstance(err, ProviderAuthError)):
+                break  # a bad request fails the same way everywhere
+            continue
+        permit.success()
+        _log(request, spec, attempt=attempt, provider=result.provider, model=result.model, usage=result.usage,
+             latency_ms=result.latency_ms or int((time.monotonic() - started) * 1000))  # fmt: skip
+        return result
+    raise AllProvidersFailed(errors)

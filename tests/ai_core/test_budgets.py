@@ -1,0 +1,132 @@
+"""Budgets: reserve before spending, settle after, reset daily, downgrade past the soft limit."""
+
+import datetime as dt
+import json
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ai_core.budgets import services as budgets
+from ai_core.budgets.models import BudgetOverride, BudgetReservation
+from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.prompts.registry import get_prompt
+from ai_core.tasks import process_ai_request
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor(db):
+    return get_user_model().objects.create_user("editor", "editor@example.com", "pw-editor-1")
+
+
+def submit(client, prompt_key="content_classify", payload=None):
+    body = {"prompt_key": prompt_key, "payload": payload or {"text": "Where is my invoice?"}}
+    return client.post("/api/ai/requests/", json.dumps(body), content_type="application/json")
+
+
+def test_estimate_covers_the_rendered_prompt_context_allowance_and_max_tokens():
+    spec = get_prompt("rag_answer")
+    estimate = budgets.estimate_tokens(spec, {"question": "q" * 400})
+    assert estimate >= spec.max_tokens + 1500 + 100
+    assert estimate < spec.max_tokens + 1500 + 600
+
+
+def test_submit_reserves_the_estimate_and_settling_charges_what_was_used(client, editor):
+    client.force_login(editor)
+    scope = f"user:{editor.pk}"
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        response = submit(client)
+    assert response.status_code == 202
+    reservation = BudgetReservation.objects.get(request_id=response.json()["id"])
+    assert budgets.budget_usage(scope=scope) == reservation.reserved_tokens
+    assert budgets.budget_usage(scope="site") == reservation.reserved_tokens
+
+    process_ai_request.apply(args=[response.json()["id"]])
+    used = sum(
+        log.input_tokens + log.output_tokens
+        for log in LLMUsageLog.objects.filter(request_id=response.json()["id"])
+    )
+    reservation.refresh_from_db()
+    assert reservation.actual_tokens == used
+    assert 0 < used < reservation.reserved_tokens
+    assert budgets.budget_usage(scope=scope) == used  # the unused part was refunded
+
+
+def test_settling_twice_never_charges_twice(client, editor):
+    client.force_login(editor)
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        request_id = submit(client).json()["id"]
+    process_ai_request.apply(args=[request_id])
+    after_first = budgets.budget_usage(scope=f"user:{editor.pk}")
+    assert budgets.budget_settle(request_id=request_id) is None
+    process_ai_request.apply(args=[request_id])  # a redelivered message
+    assert budgets.budget_usage(scope=f"user:{editor.pk}") == after_first
+
+
+def test_over_budget_is_429_with_retry_after_and_nothing_is_enqueued(
+    client, editor, django_capture_on_commit_callbacks
+):
+    BudgetOverride.objects.create(user=editor, daily_tokens=50)
+    client.force_login(editor)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = submit(client)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "budget_exceeded"
+    assert "midnight UTC" in response.json()["error"]["message"]
+    assert 0 < int(response["Retry-After"]) <= 86400
+    assert not AIRequest.objects.exists()
+    assert callbacks == []
+    assert budgets.budget_usage(scope=f"user:{editor.pk}") == 0
+
+
+def test_site_wide_cap_applies_to_everyone(client, editor, settings):
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "BUDGETS": {**settings.AI_CORE["BUDGETS"], "SITE_DAILY_TOKENS": 10},
+    }
+    client.force_login(editor)
+    response = submit(client)
+    assert response.status_code == 429
+    assert "site's remaining AI budget" in response.json()["error"]["message"]
+
+
+def test_a_new_day_starts_with_a_fresh_budget_even_if_the_nightly_reset_never_ran(client, editor):
+    estimate = budgets.estimate_tokens(get_prompt("content_classify"), {"text": "Where is my invoice?"})
+    BudgetOverride.objects.create(user=editor, daily_tokens=int(estimate * 1.5))
+    client.force_login(editor)
+    yesterday, today = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
+    with mock.patch.object(budgets, "today", return_value=yesterday):
+        assert submit(client).status_code == 202
+        assert submit(client).status_code == 429
+    with mock.patch.object(budgets, "today", return_value=today):
+        assert submit(client).status_code == 202
+        assert budgets.budget_reset_daily() >= 2  # yesterday's user + site counters are purged
+        assert budgets.budget_usage(scope=f"user:{editor.pk}", day=yesterday) == 0
+        assert budgets.budget_usage(scope=f"user:{editor.pk}") > 0
+
+
+def test_past_the_soft_limit_requests_are_downgraded_to_the_cheaper_tier(client, editor):
+    spec = get_prompt("content_classify")
+    estimate = budgets.estimate_tokens(spec, {"text": "Where is my invoice?"})
+    BudgetOverride.objects.create(user=editor, daily_tokens=int(estimate * 2.2))
+    client.force_login(editor)
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        first, second = submit(client).json()["id"], submit(client).json()["id"]
+    assert BudgetReservation.objects.get(request_id=first).downgraded is False  # 45% used
+    assert BudgetReservation.objects.get(request_id=second).downgraded is True  # 91% used
+
+
+def test_anonymous_visitors_are_rate_limited_per_session(client, settings):
+    settings.AI_CORE = {**settings.AI_CORE, "ANON_RATE_LIMIT": {"REQUESTS": 3, "PER_SECONDS": 60}}
+    codes = [
+        client.post(
+            "/api/ai/ask/", json.dumps({"question": "Refunds?"}), content_type="application/json"
+        ).status_code
+        for _ in range(5)
+    ]
+    assert codes == [202, 202, 202, 429, 429]
+    response = client.post("/api/ai/ask/", json.dumps({"question": "x"}), content_type="application/json")
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in response
