@@ -1,0 +1,53 @@
+"""How review decisions read in Wagtail's audit log (the item's history, Reports > Site history)."""
+
+from __future__ import annotations
+
+from wagtail.log_actions import LogFormatter
+
+from . import rules, services
+
+
+class FlagFormatter(LogFormatter):
+    label = "Hold an AI output for review"
+
+    def format_message(self, log_entry) -> str:
+        reasons = [rules.REASON_LABELS.get(code, code) for code in log_entry.data.get("reasons", [])]
+        return f"Held for review: {', '.join(reasons) or 'no reason recorded'}"
+
+
+class DecisionFormatter(LogFormatter):
+    def format_message(self, log_entry) -> str:
+        note = log_entry.data.get("note")
+        return f"{self.message}: {note}" if note else self.message
+
+    def format_comment(self, log_entry) -> str:
+        return log_entry.data.get("note", "")
+
+
+class ApproveFormatter(DecisionFormatter):
+    label = message = "Approved"
+
+
+class ApproveWithEditsFormatter(DecisionFormatter):
+    label = message = "Approved with edits"
+
+
+class RejectFormatter(DecisionFormatter):
+    label = message = "Rejected"
+
+
+class EscalateFormatter(LogFormatter):
+    label = "Escalate an AI output awaiting review"
+
+    def format_message(self, log_entry) -> str:
+        previous = log_entry.data.get("previous_priority", "")
+        return f"Escalated: pending too long, priority raised from {previous} to High"
+
+
+FORMATTERS = {
+    services.ACTION_FLAG: FlagFormatter,
+    services.ACTION_APPROVE: ApproveFormatter,
+    services.ACTION_APPROVE_WITH_EDITS: ApproveWithEditsFormatter,
+    services.ACTION_REJECT: RejectFormatter,
+    services.ACTION_ESCALATE: EscalateFormatter,
+}

@@ -1,0 +1,128 @@
+"""Reads for the review queue: counts for the dashboard and menu, sources for the inspect screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Min, Q, QuerySet
+from wagtail.log_actions import registry as log_registry
+
+from . import rules
+from .conf import review_settings
+from .models import ReviewItem
+
+APPROVE_PERMISSION = "review.approve_reviewitem"
+
+
+@dataclass(kw_only=True, frozen=True)
+class PriorityCount:
+    value: int
+    label: str
+    count: int
+
+
+@dataclass(kw_only=True)
+class QueueSummary:
+    by_priority: list[PriorityCount] = field(default_factory=list)
+    total: int = 0
+    oldest_created_at: datetime | None = None
+
+
+def review_queue_summary() -> QueueSummary:
+    """Pending items by priority (highest first) and when the oldest arrived."""
+    pending = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+    rows = dict(pending.values_list("priority").annotate(n=Count("pk")).order_by())
+    oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
+    by_priority = [
+        PriorityCount(value=value, label=label, count=rows.get(value, 0))
+        for value, label in sorted(ReviewItem.Priority.choices, reverse=True)
+    ]
+    return QueueSummary(by_priority=by_priority, total=sum(rows.values()), oldest_created_at=oldest)
+
+
+def review_pending_count() -> int:
+    return ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).count()
+
+
+@dataclass(kw_only=True)
+class SourceView:
+    """One source the model was given, as the reviewer sees it."""
+
+    number: int
+    title: str
+    url: str
+    text: str = ""
+    cited: bool = False
+    chunk_id: str = ""
+    page_id: int | None = None
+
+
+def _chunks_by_id(chunk_ids: list[str]) -> dict[str, object]:
+    """Chunk rows from the RAG store, when that app is installed (it is optional for ai_core)."""
+    if not chunk_ids or not apps.is_installed("ai_core.rag"):
+        return {}
+    from ai_core.rag.models import KnowledgeChunk
+
+    ids = [int(i) for i in chunk_ids if str(i).isdigit()]
+    return {str(chunk.pk): chunk for chunk in KnowledgeChunk.objects.filter(pk__in=ids)}
+
+
+def review_item_sources(*, item: ReviewItem) -> list[SourceView]:
+    """The sources the model was given, numbered as in its output, with the chunk text where the
+    chunk still exists (a re-indexed page may have replaced it; the citation title and link remain)."""
+    ai_request = item.ai_request
+    citations = ai_request.citations or []
+    chunks = _chunks_by_id([str(c.get("chunk_id", "")) for c in citations])
+    cited = rules.cited_numbers(item.original_text)
+    sources = []
+    for citation in citations:
+        chunk = chunks.get(str(citation.get("chunk_id", "")))
+        sources.append(
+            SourceView(
+                number=int(citation.get("number", 0)),
+                title=citation.get("title", ""),
+                url=getattr(chunk, "anchor_url", "") or citation.get("url", ""),
+                text=getattr(chunk, "text", ""),
+                cited=int(citation.get("number", 0)) in cited,
+                chunk_id=str(citation.get("chunk_id", "")),
+                page_id=getattr(chunk, "page_id", None),
+            )
+        )
+    return sources
+
+
+def review_item_unsupported(*, item: ReviewItem, sources: list[SourceView]) -> list[str]:
+    """The output's sentences no source text supports, to point the reviewer at them."""
+    config = review_settings().rules
+    unsupported, _checked = rules.unsupported_sentences(
+        item.original_text,
+        [source for source in sources if source.text],
+        min_support=config.min_sentence_support,
+        min_tokens=config.min_sentence_tokens,
+        exempt_phrases=config.grounding_exempt_phrases,
+    )
+    return unsupported
+
+
+def review_item_history(*, item: ReviewItem) -> QuerySet:
+    """Audit-log entries of this item, newest first (flagging, decisions, escalation)."""
+    return log_registry.get_logs_for_instance(item).select_related("user").order_by("-timestamp", "-pk")
+
+
+def reviewer_emails() -> list[str]:
+    """Active users holding the approve permission, through a group or directly."""
+    app_label, codename = APPROVE_PERMISSION.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    if permission is None:
+        return []
+    users = (
+        get_user_model()
+        .objects.filter(Q(groups__permissions=permission) | Q(user_permissions=permission), is_active=True)
+        .exclude(email="")
+        .distinct()
+    )
+    return sorted({user.email for user in users})

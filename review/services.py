@@ -1,0 +1,194 @@
+"""Writes of the review queue: flag an output, decide on it, escalate what waits too long.
+
+A decision changes the ``AIRequest`` the visitor pages read (the single source of truth for what
+is shown), writes Wagtail's audit log, and, once committed, tells a waiting visitor page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from ai_core.models import AIRequest
+from ai_core.resilience.runtime import shared_redis
+from ai_core.streams import stream_key, stream_publish
+
+from . import rules
+from .conf import review_settings
+from .models import ReviewItem
+
+logger = logging.getLogger(__name__)
+
+REJECTED_CODE = "rejected_in_review"
+REJECTED_MESSAGE = "Sorry, no answer can be shown for this question."
+
+# Audit-log actions (registered in wagtail_hooks.register_log_actions).
+ACTION_FLAG = "review.flag"
+ACTION_APPROVE = "review.approve"
+ACTION_APPROVE_WITH_EDITS = "review.approve_with_edits"
+ACTION_REJECT = "review.reject"
+ACTION_ESCALATE = "review.escalate"
+
+
+class ReviewDecisionError(Exception):
+    """The decision cannot be made (already decided, or the request is no longer held)."""
+
+
+def _priority(reasons: Iterable[str]) -> int:
+    conf = review_settings()
+    name = rules.priority_for(reasons, high=conf.high_priority_reasons, low=conf.low_priority_reasons)
+    return {"high": ReviewItem.Priority.HIGH, "low": ReviewItem.Priority.LOW}.get(
+        name, ReviewItem.Priority.NORMAL
+    )
+
+
+def review_item_create(*, ai_request: AIRequest, reasons: list[str]) -> ReviewItem:
+    """Queue a held output. Runs inside the worker's transaction, so the item and the held status
+    commit together; a redelivered task finds the existing item instead of adding another."""
+    item, created = ReviewItem.objects.get_or_create(
+        ai_request=ai_request,
+        defaults={
+            "original_text": ai_request.result,
+            "reasons": list(reasons),
+            "priority": _priority(reasons),
+        },
+    )
+    if created:
+        log(
+            instance=item,
+            action=ACTION_FLAG,
+            data={"reasons": list(reasons), "prompt_key": ai_request.prompt_key},
+        )
+        if item.priority == ReviewItem.Priority.HIGH:
+            from .notifications import review_digest_schedule
+
+            transaction.on_commit(review_digest_schedule, robust=True)
+    return item
+
+
+def _publish_decision(ai_request: AIRequest) -> None:
+    """Replace the request's stream with its final event. The earlier events end with
+    "awaiting_review", so a page connecting now must not replay them; a client resuming with
+    ``Last-Event-ID`` still gets the new event, whose id is later."""
+    approved = ai_request.status == AIRequest.Status.DONE
+    shared_redis().delete(stream_key(ai_request.pk))
+    stream_publish(
+        ai_request.pk,
+        "done",
+        {
+            "status": ai_request.status,
+            "text": ai_request.result if approved else "",
+            "citations": ai_request.citations if approved else [],
+            "model": ai_request.model_used,
+            "message": "" if approved else ai_request.error,
+        },
+    )
+
+
+def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str | None = None) -> ReviewItem:
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        if not item.is_pending:
+            raise ReviewDecisionError(f"{item} has already been {item.get_status_display().lower()}.")
+        ai_request = AIRequest.objects.select_for_update().get(pk=item.ai_request_id)
+        if ai_request.status != AIRequest.Status.AWAITING_REVIEW:
+            raise ReviewDecisionError(f"{item} is no longer awaiting review ({ai_request.status}).")
+        if status == ReviewItem.Status.REJECTED:
+            # The model's text stays on the item only; the visitor side never has it again.
+            ai_request.status, ai_request.result = AIRequest.Status.FAILED, ""
+            ai_request.error, ai_request.error_code = REJECTED_MESSAGE, REJECTED_CODE
+        else:
+            ai_request.status = AIRequest.Status.DONE
+            if edited_text is not None:
+                ai_request.result = edited_text
+        ai_request.save(update_fields=["status", "result", "error", "error_code", "updated_at"])
+        item.status, item.reviewer, item.decided_at = status, user, timezone.now()
+        item.decision_note, item.edited_text = note, edited_text or ""
+        item.save(update_fields=["status", "reviewer", "decided_at", "decision_note", "edited_text"])
+        action = {
+            ReviewItem.Status.APPROVED: ACTION_APPROVE,
+            ReviewItem.Status.APPROVED_WITH_EDITS: ACTION_APPROVE_WITH_EDITS,
+            ReviewItem.Status.REJECTED: ACTION_REJECT,
+        }[status]
+        log(instance=item, action=action, user=user, data={"note": note, "ai_request": str(ai_request.pk)})
+        # Robust: the decision stands even if Redis is down; the poll API and result page read the row.
+        transaction.on_commit(lambda: _publish_decision(ai_request), robust=True)
+    logger.info("review item %s %s by %s", item.pk, status, getattr(user, "pk", None))
+    item.ai_request = ai_request
+    return item
+
+
+def review_item_approve(*, item: ReviewItem, user, note: str = "") -> ReviewItem:
+    return _decide(item=item, user=user, status=ReviewItem.Status.APPROVED, note=note.strip())
+
+
+def review_item_approve_with_edits(*, item: ReviewItem, user, edited_text: str, note: str = "") -> ReviewItem:
+    """Visitors get the edited text; the item keeps the original. No change is a plain approval."""
+    edited = edited_text.strip()
+    if not edited:
+        raise ReviewDecisionError("The edited text is empty; reject the output instead.")
+    if edited == item.original_text.strip():
+        return review_item_approve(item=item, user=user, note=note)
+    return _decide(
+        item=item,
+        user=user,
+        status=ReviewItem.Status.APPROVED_WITH_EDITS,
+        note=note.strip(),
+        edited_text=edited,
+    )
+
+
+def review_item_reject(*, item: ReviewItem, user, note: str) -> ReviewItem:
+    return _decide(item=item, user=user, status=ReviewItem.Status.REJECTED, note=note.strip())
+
+
+@dataclass(kw_only=True)
+class BulkOutcome:
+    decided: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def review_items_decide_bulk(*, item_ids: Iterable[int], user, decision: str, note: str = "") -> BulkOutcome:
+    """Approve or reject several items, each in its own transaction: one already decided by a
+    colleague is skipped rather than failing the rest."""
+    decide = {"approve": review_item_approve, "reject": review_item_reject}[decision]
+    outcome = BulkOutcome()
+    for item in ReviewItem.objects.filter(pk__in=list(item_ids)).order_by("pk"):
+        try:
+            decide(item=item, user=user, note=note)
+        except ReviewDecisionError:
+            outcome.skipped.append(item.pk)
+        else:
+            outcome.decided.append(item.pk)
+    return outcome
+
+
+def review_items_escalate(*, now: datetime | None = None) -> list[int]:
+    """Raise items pending longer than ``ESCALATE_AFTER_MINUTES`` to high priority, once each, and
+    mail the reviewers about them."""
+    now = now or timezone.now()
+    cutoff = now - review_settings().escalate_after
+    with transaction.atomic():
+        stale = list(
+            ReviewItem.objects.select_for_update(skip_locked=True).filter(
+                status=ReviewItem.Status.PENDING, escalated_at__isnull=True, created_at__lt=cutoff
+            )
+        )
+        for item in stale:
+            previous = item.get_priority_display()
+            item.escalated_at, item.priority = now, ReviewItem.Priority.HIGH
+            item.notified_at = item.notified_at or now  # mailed below; the next digest skips it
+            item.save(update_fields=["escalated_at", "priority", "notified_at"])
+            log(instance=item, action=ACTION_ESCALATE, data={"previous_priority": previous})
+    ids = [item.pk for item in stale]
+    if ids:
+        from .notifications import review_escalation_send
+
+        review_escalation_send(item_ids=ids)
+    return ids

@@ -1,0 +1,216 @@
+"""Custom wagtail-modeladmin views of the review queue: list, inspect, decide (single and bulk).
+
+Thin adapters: permission check, form, one service call, a message, a redirect.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.functional import cached_property
+from django.views.defaults import permission_denied
+from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView, WMABaseView
+
+from . import services
+from .forms import ApproveForm, ApproveWithEditsForm, BulkDecisionForm, RejectForm
+from .models import ReviewItem
+from .selectors import review_item_history, review_item_sources, review_item_unsupported
+
+
+class ForbiddenMixin:
+    """Answer a real 403. Wagtail's ``require_admin_access`` turns a raised PermissionDenied into a
+    redirect to the dashboard, which would hide from clients (and tests) that the action was refused."""
+
+    def is_permitted(self, user) -> bool:
+        return self.check_action_permitted(user)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.is_permitted(request.user):
+            return permission_denied(request, PermissionDenied("Not a legal reviewer."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ReviewIndexView(ForbiddenMixin, IndexView):
+    def is_permitted(self, user) -> bool:
+        return self.permission_helper.user_can_list(user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_approve"] = self.permission_helper.user_can_approve(self.request.user)
+        context["bulk_url"] = self.url_helper.get_action_url("bulk")
+        return context
+
+
+class ReviewInspectView(ForbiddenMixin, InspectView):
+    """The output beside the sources it was given, the decision forms, and the item's history."""
+
+    page_title = "Review"
+
+    def get_page_subtitle(self):
+        return f"{self.instance} · {self.instance.get_status_display()}"
+
+    def get_context_data(self, **kwargs):
+        item = self.instance
+        sources = review_item_sources(item=item)
+        can_decide = item.is_pending and self.permission_helper.user_can_approve(self.request.user)
+        url = self.url_helper.get_action_url
+        context = {
+            "item": item,
+            "ai_request": item.ai_request,
+            "sources": sources,
+            "unsupported": review_item_unsupported(item=item, sources=sources),
+            "history": review_item_history(item=item)[:50],
+            "history_url": url("history", item.pk),
+            "can_decide": can_decide,
+            **(
+                {
+                    "approve_form": ApproveForm(auto_id="approve-%s"),
+                    "reject_form": RejectForm(auto_id="reject-%s"),
+                    "approve_url": url("approve", item.pk),
+                    "edit_url": url("approve_with_edits", item.pk),
+                    "reject_url": url("reject", item.pk),
+                }
+                if can_decide
+                else {}
+            ),
+        }
+        return super().get_context_data(**context, **kwargs)
+
+
+class ReviewHistoryView(ForbiddenMixin, HistoryView):
+    """Wagtail's history listing of the item's audit-log entries, for whoever may see the item."""
+
+    def is_permitted(self, user) -> bool:
+        return self.permission_helper.user_can_inspect_obj(user, self.instance)
+
+
+class DecisionView(ForbiddenMixin, InstanceSpecificView):
+    """GET shows the form on its own page; POST (from there or the inspect page) decides."""
+
+    template_name = "review/decision.html"
+    form_class = ApproveForm
+    page_title = "Approve"
+    submit_label = "Approve"
+    submit_classname = "button"
+
+    def check_action_permitted(self, user):
+        return self.permission_helper.user_can_approve(user)
+
+    @cached_property
+    def inspect_url(self) -> str:
+        return self.url_helper.get_action_url("inspect", self.instance.pk)
+
+    def get_initial(self) -> dict:
+        return {}
+
+    def decide(self, data: dict) -> ReviewItem:
+        return services.review_item_approve(item=self.instance, user=self.request.user, note=data["note"])
+
+    def success_message(self, item: ReviewItem) -> str:
+        return f"{item} approved: visitors now see it."
+
+    def _not_pending(self):
+        messages.warning(self.request, f"{self.instance} has already been decided.")
+        return redirect(self.inspect_url)
+
+    def get(self, request, *args, **kwargs):
+        if not self.instance.is_pending:
+            return self._not_pending()
+        form = self.form_class(initial=self.get_initial())
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def post(self, request, *args, **kwargs):
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        try:
+            item = self.decide(form.cleaned_data)
+        except services.ReviewDecisionError as err:
+            messages.error(request, str(err))
+            return redirect(self.inspect_url)
+        messages.success(request, self.success_message(item))
+        return redirect(self.index_url)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(item=self.instance, inspect_url=self.inspect_url, **kwargs)
+
+
+class ApproveView(DecisionView):
+    pass
+
+
+class ApproveWithEditsView(DecisionView):
+    form_class = ApproveWithEditsForm
+    page_title = "Approve with edits"
+    submit_label = "Approve the edited text"
+
+    def get_initial(self) -> dict:
+        return {"edited_text": self.instance.original_text}
+
+    def decide(self, data: dict) -> ReviewItem:
+        return services.review_item_approve_with_edits(
+            item=self.instance, user=self.request.user, edited_text=data["edited_text"], note=data["note"]
+        )
+
+    def success_message(self, item: ReviewItem) -> str:
+        if item.status == ReviewItem.Status.APPROVED:
+            return f"{item} approved unchanged (the text was not edited)."
+        return f"{item} approved with edits: visitors now see the edited text."
+
+
+class RejectView(DecisionView):
+    form_class = RejectForm
+    page_title = "Reject"
+    submit_label = "Reject"
+    submit_classname = "button no"
+
+    def decide(self, data: dict) -> ReviewItem:
+        return services.review_item_reject(item=self.instance, user=self.request.user, note=data["note"])
+
+    def success_message(self, item: ReviewItem) -> str:
+        return f"{item} rejected: visitors see a neutral message."
+
+
+class ReviewBulkView(ForbiddenMixin, WMABaseView):
+    """Several items at once: the list's checkboxes lead here (GET) to confirm, and POST decides."""
+
+    template_name = "review/bulk_confirm.html"
+    page_title = "Decide on several items"
+
+    def check_action_permitted(self, user):
+        return self.permission_helper.user_can_approve(user)
+
+    def get(self, request, *args, **kwargs):
+        form = BulkDecisionForm(request.GET)
+        form.is_valid()
+        if "id" in form.errors or "action" in form.errors:
+            messages.warning(request, "Select at least one pending item, then Approve or Reject.")
+            return redirect(self.index_url)
+        form = BulkDecisionForm(initial=form.cleaned_data)
+        return self.render_to_response(self.get_context_data(form=form, items=form.initial["id"]))
+
+    def post(self, request, *args, **kwargs):
+        form = BulkDecisionForm(request.POST)
+        if not form.is_valid():
+            items = form.cleaned_data.get("id") or []
+            return self.render_to_response(self.get_context_data(form=form, items=items))
+        data = form.cleaned_data
+        outcome = services.review_items_decide_bulk(
+            item_ids=[item.pk for item in data["id"]],
+            user=request.user,
+            decision=data["action"],
+            note=data["note"],
+        )
+        verb = "approved" if data["action"] == "approve" else "rejected"
+        messages.success(request, f"{len(outcome.decided)} item(s) {verb}.")
+        if outcome.skipped:
+            messages.warning(
+                request, f"{len(outcome.skipped)} item(s) had already been decided and were skipped."
+            )
+        return redirect(self.index_url)
+
+    def get_context_data(self, **kwargs):
+        form = kwargs["form"]
+        action = form.data.get("action") if form.is_bound else form.initial.get("action")
+        return super().get_context_data(action=action, **kwargs)

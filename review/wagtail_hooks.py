@@ -1,0 +1,31 @@
+"""Wagtail registrations of the review app. Registration only: the code lives in its modules."""
+
+from django.templatetags.static import static
+from django.utils.html import format_html
+from wagtail import hooks
+
+from .admin import ReviewItemAdmin
+from .audit import FORMATTERS
+from .panels import ReviewQueuePanel
+
+# What wagtail_modeladmin.options.modeladmin_register does, keeping the instance for the hooks below.
+review_admin = ReviewItemAdmin()
+review_admin.register_with_wagtail()
+
+
+@hooks.register("register_log_actions")
+def register_review_log_actions(actions):
+    for action, formatter in FORMATTERS.items():
+        actions.register_action(action)(formatter)
+
+
+@hooks.register("construct_homepage_panels")
+def add_review_queue_panel(request, panels):
+    if review_admin.permission_helper.user_can_approve(request.user):
+        panels.append(ReviewQueuePanel(index_url=review_admin.url_helper.index_url))
+
+
+@hooks.register("insert_global_admin_css")
+def review_admin_css():
+    # Global because the menu badge is on every admin page.
+    return format_html('<link rel="stylesheet" href="{}">', static("review/css/review-admin.css"))
