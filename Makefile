@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Reinstall when the dependency list changes.
 INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv services demo test lint check pytest bench clean-venv
+.PHONY: help venv services browser demo test lint check pytest bench clean-venv
 
 help:
 	@echo "make demo      install everything, start PostgreSQL+pgvector, Redis, web, worker, beat; load demo content"
@@ -27,6 +27,9 @@ venv: $(INSTALLED)
 services:
 	@bash scripts/services.sh
 
+browser:
+	@bash scripts/browser.sh
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,7 +38,7 @@ check: venv services
 	DJANGO_SETTINGS_MODULE=site_config.settings.test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=site_config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
-pytest: venv services
+pytest: venv services browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: venv services lint check pytest

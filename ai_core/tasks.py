@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from ai_core import conf
+from ai_core.models import AIRequest
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +40,30 @@ def heartbeat(key: str) -> None:
 def process_ai_request(self, request_id: str) -> None:
     from ai_core.services.processing import RetryableFailure, ai_request_fail, ai_request_process
 
+    final_attempt = self.request.retries >= self.max_retries
+    # Provider calls stop a margin before the soft limit, so the task records a clean result.
+    margin = conf.setting("TASK_DEADLINE_MARGIN_S")
+    deadline = time.monotonic() + max(1.0, self.soft_time_limit - margin) if self.soft_time_limit else None
     try:
-        ai_request_process(request_id=request_id, attempt=self.request.retries + 1)
+        ai_request_process(
+            request_id=request_id,
+            attempt=self.request.retries + 1,
+            final_attempt=final_attempt,
+            deadline=deadline,
+        )
     except RetryableFailure as failure:
-        if self.request.retries >= self.max_retries:
-            code = "timeout" if failure.error.code == "timeout" else "unavailable"
-            ai_request_fail(request_id=request_id, code=code, detail=str(failure))
-            return
         # Exponential backoff, or the provider's own Retry-After when it sent one.
         countdown = (
             failure.retry_after if failure.retry_after is not None else 2 ** (self.request.retries + 1)
         )
         raise self.retry(countdown=min(countdown, 60)) from failure
+    except AIRequest.DoesNotExist:
+        logger.warning("ai_request %s no longer exists; dropping its task", request_id)
     except SoftTimeLimitExceeded:
         ai_request_fail(request_id=request_id, code="timeout", detail="soft time limit exceeded")
     except Exception as err:
         ai_request_fail(request_id=request_id, code="internal", detail=repr(err))
         raise
+
+
+from ai_core.tasks_prompts import run_prompt_eval  # noqa: E402,F401  (autodiscovery imports ai_core.tasks only)

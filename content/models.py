@@ -1,5 +1,5 @@
 from django.db import models
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, ObjectList, TabbedInterface
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
@@ -51,5 +51,40 @@ class ArticlePage(Page):
     content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
 
+    @classmethod
+    def get_edit_handler(cls):
+        # Imported late: the panel reads AI tables, and models must load before admin code.
+        from content.ai_admin.page_panel import AIStatusPanel
+
+        return TabbedInterface(
+            [
+                ObjectList(cls.content_panels, heading="Content"),
+                ObjectList(cls.promote_panels, heading="Promote"),
+                ObjectList(cls.settings_panels, heading="Settings", classname="settings"),
+                ObjectList([AIStatusPanel()], heading="AI", classname="ai"),
+            ]
+        ).bind_to_model(cls)
+
     parent_page_types = ["content.ArticleIndexPage", "content.HomePage"]
     subpage_types: list[str] = []
+
+
+class PageSummary(models.Model):
+    """The AI summary of one page revision. The text, model and cited chunks live on the AIRequest
+    that produced it (ai_core), so summaries share the request lifecycle, budgets, review and logs."""
+
+    page = models.ForeignKey("wagtailcore.Page", on_delete=models.CASCADE, related_name="ai_summaries")
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ai_request = models.OneToOneField(
+        "ai_core.AIRequest", on_delete=models.CASCADE, related_name="page_summary"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "page summaries"
+
+    def __str__(self) -> str:
+        return f"Summary of page {self.page_id} (revision {self.revision_id})"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
-from wagtail.models import Page, Site
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from .models import ArticleIndexPage, ArticlePage, HomePage
 
@@ -14,7 +16,12 @@ def home_page_ensure(*, title: str = "Northwind Ledger help centre", intro: str 
     """Make a ``HomePage`` the default site's root, replacing Wagtail's placeholder welcome page."""
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        # Wagtail's migrations create the default locale and the tree root; a database emptied since
+        # (a flushed test database, a hand-cleaned one) gets them again.
+        Locale.objects.get_or_create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
+        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
         home = HomePage(title=title, slug="lectern-home", intro=intro)
         root.add_child(instance=home)
         home.save_revision().publish()

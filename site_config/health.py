@@ -81,4 +81,9 @@ def healthz(request):
     checks = run_probes()
     down = [name for name, result in checks.items() if not result["ok"]]
     body = {"status": "ok" if not down else "unavailable", "down": down, "checks": checks}
+    if checks["redis"]["ok"]:
+        # Informational: an open circuit means a fallback is serving, not that the site is down.
+        from ai_core.resilience.runtime import breaker_states
+
+        body["circuits"] = breaker_states()
     return JsonResponse(body, status=503 if down else 200)

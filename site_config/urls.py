@@ -5,11 +5,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from content import views as content_views
 from site_config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/ai/", include("content.api.urls")),
+    path("ask/", content_views.ask_page, name="ask"),
+    path("ask/r/<uuid:request_id>/", content_views.ask_result, name="ask_result"),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -7,12 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
+
+from tests.fake_provider import FakeProviderServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,11 +25,22 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_ai_redis_state():
+    """Budgets, breakers, caches and rate limits start empty in every test (test prefix only)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.AI_CORE["REDIS_PREFIX"]
+    assert prefix.startswith("lectern-test"), "tests must never touch the dev site's Redis state"
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 def _worker_env(db_name: str) -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="site_config.settings.test",
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "site_config.settings.test"),
         DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db_name}",
         CELERY_TASK_ALWAYS_EAGER="false",
         PYTHONUNBUFFERED="1",
@@ -92,6 +106,42 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     stop_celery_worker(proc)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_web_server(*, log_path: Path, extra_env: dict[str, str] | None = None, workers: int = 2):
+    """The ASGI app under uvicorn, on the test database, as a real server process."""
+    import httpx
+    from django.db import connection
+
+    port = free_port()
+    env = {**_worker_env(connection.settings_dict["NAME"]), **(extra_env or {})}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "site_config.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    proc.url = f"http://127.0.0.1:{port}"
+    proc.log_path = log_path
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"web server exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            httpx.get(f"{proc.url}/api/ai/csrf/", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop_celery_worker(proc)
+    pytest.fail(f"web server did not start:\n{log_path.read_text()}")
+
+
 @contextmanager
 def tasks_routed_to(queue: str):
     """Send tasks to ``queue`` (a specific worker) and not inline."""
@@ -123,3 +173,29 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, messag
             return value
         time.sleep(interval)
     pytest.fail(message or f"condition not met within {timeout} s")
+
+
+# --- The fake provider server (Anthropic and OpenAI wire protocols) over HTTP on 127.0.0.1.
+
+
+@pytest.fixture(scope="session")
+def fake_provider_server() -> Iterator[FakeProviderServer]:
+    """One server per test session: binding a port per test would only slow the suite down."""
+    server = FakeProviderServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_provider(fake_provider_server: FakeProviderServer) -> Iterator[FakeProviderServer]:
+    """The shared server, wiped before and after each test so scripts and caches never leak."""
+    fake_provider_server.reset()
+    yield fake_provider_server
+    fake_provider_server.reset()
+
+
+@pytest.fixture
+def fake_provider_url(fake_provider: FakeProviderServer) -> str:
+    """Root URL: Anthropic's ``base_url`` as is; OpenAI clients append ``/v1``."""
+    return fake_provider.base_url

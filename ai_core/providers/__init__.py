@@ -34,7 +34,9 @@ def _build(kind: str, alias: str, configs: dict[str, dict]) -> Any:
     try:
         cls = import_string(config["CLASS"])
     except (KeyError, ImportError) as err:
-        raise InvalidProviderError(f"AI_CORE[{kind!r}][{alias!r}]['CLASS'] cannot be imported: {err}") from err
+        raise InvalidProviderError(
+            f"AI_CORE[{kind!r}][{alias!r}]['CLASS'] cannot be imported: {err}"
+        ) from err
     try:
         return cls(alias=alias, **config.get("OPTIONS", {}))
     except TypeError as err:
@@ -66,3 +68,15 @@ def reset_providers() -> None:
     """Forget built instances (tests that change AI_CORE; settings_changed handler)."""
     with _lock:
         _instances.clear()
+
+
+def warm_up() -> list[str]:
+    """Build every configured provider and its SDK client now (worker start), not on the first task:
+    importing an SDK and building its client takes seconds that would otherwise count against the
+    first request's deadline."""
+    warmed = []
+    for alias in conf.provider_configs():
+        provider = generation_provider(alias)
+        getattr(provider, "client", None)
+        warmed.append(alias)
+    return warmed

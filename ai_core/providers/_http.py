@@ -124,3 +124,14 @@ def error_for_status(
     if 400 <= status < 500:
         return ProviderBadRequest(message, **kwargs)
     return ProviderError(message, **kwargs)
+
+
+def capped_timeout(base: httpx2.Timeout, cap: float) -> httpx2.Timeout:
+    """The client's timeouts, none longer than ``cap`` (the time left before the caller's deadline)."""
+
+    def clamp(value: float | None) -> float:
+        return cap if value is None else min(value, cap)
+
+    return httpx2.Timeout(
+        connect=clamp(base.connect), read=clamp(base.read), write=clamp(base.write), pool=clamp(base.pool)
+    )

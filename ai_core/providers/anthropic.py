@@ -17,6 +17,7 @@ from ai_core.providers._http import (
     DEFAULT_MAX_RETRIES,
     LazyClient,
     build_timeout,
+    capped_timeout,
     elapsed_ms,
     error_for_status,
 )
@@ -111,6 +112,8 @@ class AnthropicProvider:
             params["system"] = [system]
         if request.metadata.get("user_id"):
             params["metadata"] = {"user_id": request.metadata["user_id"]}  # the only key the API takes
+        if request.timeout_s is not None:
+            params["timeout"] = capped_timeout(self.timeout, request.timeout_s)
         return params
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -46,6 +46,8 @@ class GenerationRequest:
     cache_context: bool = False
     # Free-form metadata forwarded to the provider where supported (e.g. a request id).
     metadata: dict[str, str] = field(default_factory=dict)
+    # Overall per-call timeout, tighter than the client's: the time left before the task's deadline.
+    timeout_s: float | None = None
 
 
 @dataclass(kw_only=True)

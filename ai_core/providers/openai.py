@@ -17,6 +17,7 @@ from ai_core.providers._http import (
     DEFAULT_MAX_RETRIES,
     LazyClient,
     build_timeout,
+    capped_timeout,
     elapsed_ms,
     error_for_status,
 )
@@ -130,6 +131,8 @@ class OpenAIProvider(_OpenAIClientMixin):
         }
         if self.send_temperature:
             params["temperature"] = request.temperature
+        if request.timeout_s is not None:
+            params["timeout"] = capped_timeout(self.timeout, request.timeout_s)
         return params
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -1,4 +1,5 @@
-"""Carrying out an AI request in the worker: render, call the provider, log usage, store the result.
+"""Carrying out an AI request in the worker: render, answer from cache or a provider chain, log
+usage, settle the budget, store the result.
 
 Called only from the Celery task. Never from an HTTP handler.
 """
@@ -6,45 +7,58 @@ Called only from the Celery task. Never from an HTTP handler.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from ai_core import providers
+from ai_core.budgets.services import budget_settle
 from ai_core.context import build_context
+from ai_core.gate import GatedStream, gate_output, stream_gate, streams_to_visitor
 from ai_core.locks import advisory_lock
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.prompts.registry import get_prompt
 from ai_core.providers.base import GenerationRequest, Message, Usage
-from ai_core.providers.errors import ProviderError, ProviderRateLimited
-from ai_core.routing import route_model
+from ai_core.providers.errors import ProviderRateLimited
+from ai_core.response_cache import CachedResponse, cache_key, response_cache_get, response_cache_put
+from ai_core.services.generation import (
+    AllProvidersFailed,
+    GenerationCancelled,
+    StreamSink,
+    generate_with_fallbacks,
+)
 from ai_core.services.usage import usage_log_record
+from ai_core.signals import request_flagged
+from ai_core.streams import cancel_request_stream, is_cancelled, stream_publish
 
 logger = logging.getLogger(__name__)
 
 USER_SAFE_ERRORS = {
     "timeout": "The AI service took too long to answer. Please try again.",
-    "rate_limited": "The AI service is busy right now. Please try again in a minute.",
-    "overloaded": "The AI service is busy right now. Please try again in a minute.",
-    "unavailable": "The AI service is unavailable right now. Please try again later.",
+    "unavailable": "The AI service is busy or unavailable right now. Please try again in a few minutes.",
     "bad_request": "This request could not be processed.",
     "internal": "Something went wrong while answering. The team has been notified.",
 }
 
 
 class RetryableFailure(Exception):
-    def __init__(self, error: ProviderError):
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = error.retry_after if isinstance(error, ProviderRateLimited) else None
+    def __init__(self, failure: AllProvidersFailed):
+        super().__init__(str(failure))
+        self.failure = failure
+        self.code = "timeout" if failure.timed_out else "unavailable"
+        hints = [
+            e.retry_after for e in failure.errors if isinstance(e, ProviderRateLimited) and e.retry_after
+        ]
+        self.retry_after = min(hints) if hints else None
 
 
 @dataclass(kw_only=True)
 class ProcessOutcome:
     status: str
     skipped: bool = False
+    from_cache: bool = False
 
 
 def _mark(request: AIRequest, **fields) -> None:
@@ -54,7 +68,8 @@ def _mark(request: AIRequest, **fields) -> None:
 
 
 def ai_request_fail(*, request_id: str, code: str, detail: str = "") -> None:
-    """End a request as FAILED with a message safe to show; the row and its history stay."""
+    """End a request as FAILED with a message safe to show; the row and its history stay, and the
+    budget is charged only what was actually spent."""
     with transaction.atomic():
         request = AIRequest.objects.select_for_update().get(pk=request_id)
         if request.is_terminal:
@@ -66,41 +81,173 @@ def ai_request_fail(*, request_id: str, code: str, detail: str = "") -> None:
             error_code=code,
             finished_at=timezone.now(),
         )
+    budget_settle(request_id=request_id)
+    stream_publish(request_id, "error", {"status": AIRequest.Status.FAILED, "message": request.error})
     logger.warning("ai_request failed id=%s code=%s detail=%s", request_id, code, detail)
 
 
-def ai_request_process(*, request_id: str, attempt: int = 1) -> ProcessOutcome:
+def ai_request_cancel(*, request: AIRequest) -> AIRequest:
+    """Stop a request for the person who asked. Queued: cancelled at once. Generating: the worker
+    sees the flag at its next token, keeps the partial answer and charges only what was generated."""
+    cancel_request_stream(request.pk)
+    with transaction.atomic():
+        locked = AIRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != AIRequest.Status.PENDING:
+            return locked
+        _mark(locked, status=AIRequest.Status.CANCELLED, finished_at=timezone.now())
+    budget_settle(request_id=locked.pk)
+    _publish_done(locked)
+    return locked
+
+
+def ai_request_process(
+    *, request_id: str, attempt: int = 1, final_attempt: bool = True, deadline: float | None = None
+) -> ProcessOutcome:
     with advisory_lock(f"ai_request:{request_id}") as acquired:
         if not acquired:
             logger.info("ai_request id=%s is being processed by another worker; skipping", request_id)
             return ProcessOutcome(status="locked", skipped=True)
-        request = AIRequest.objects.get(pk=request_id)
-        if request.is_terminal or request.status == AIRequest.Status.AWAITING_REVIEW:
-            # A redelivered message for finished work: do nothing, log nothing.
-            return ProcessOutcome(status=request.status, skipped=True)
-        _mark(
-            request,
+        # Claim the request only if it is still open: a conditional UPDATE, so a Stop pressed while
+        # the message was queued (or a redelivery of finished work) can never be overwritten.
+        open_statuses = [AIRequest.Status.PENDING, AIRequest.Status.PROCESSING]
+        claimed = AIRequest.objects.filter(pk=request_id, status__in=open_statuses).update(
             status=AIRequest.Status.PROCESSING,
-            started_at=request.started_at or timezone.now(),
-            attempts=request.attempts + 1,
+            started_at=Coalesce("started_at", Now()),
+            attempts=F("attempts") + 1,
+            updated_at=Now(),
         )
-        return _generate(request, attempt=attempt)
+        request = AIRequest.objects.select_related("budget_reservation").get(pk=request_id)
+        if not claimed:
+            # Finished, cancelled or awaiting review already: do nothing, log nothing.
+            return ProcessOutcome(status=request.status, skipped=True)
+        return _generate(request, attempt=attempt, final_attempt=final_attempt, deadline=deadline)
 
 
-def _generate(request: AIRequest, *, attempt: int) -> ProcessOutcome:
+def _finish(
+    request: AIRequest,
+    *,
+    text: str,
+    provider: str,
+    model: str,
+    citations: list,
+    chunk_ids: list,
+    status: str = AIRequest.Status.DONE,
+) -> None:
+    _mark(
+        request,
+        status=status,
+        result=text,
+        provider=provider,
+        model_used=model,
+        citations=citations,
+        cited_chunk_ids=chunk_ids,
+        error="",
+        error_code="",
+        finished_at=timezone.now(),
+    )
+
+
+def _publish_done(request: AIRequest) -> None:
+    """The final stream event. Text that awaits review is never part of it."""
+    visible = request.status == AIRequest.Status.DONE
+    stream_publish(
+        request.pk,
+        "done",
+        {
+            "status": request.status,
+            "text": request.result if visible or request.status == AIRequest.Status.CANCELLED else "",
+            "citations": request.citations if visible else [],
+            "model": request.model_used,
+        },
+    )
+
+
+def _stream_sink(request: AIRequest, spec, sources=()) -> tuple[StreamSink, GatedStream | None]:
+    if not streams_to_visitor(spec):
+        return StreamSink(should_stop=lambda: is_cancelled(request.pk)), None
+    sink = StreamSink(
+        on_delta=lambda text: stream_publish(request.pk, "delta", {"text": text}),
+        on_reset=lambda: stream_publish(request.pk, "reset"),
+        should_stop=lambda: is_cancelled(request.pk),
+    )
+    check = stream_gate(spec)
+    if check is None:
+        return sink, None
+    # Sentence by sentence, each pre-checked, so text the gate would hold never reaches the visitor.
+    gated = GatedStream(check=check, sources=sources, publish=sink.on_delta, reset=sink.on_reset)
+    sink.on_delta, sink.on_reset = gated.feed, gated.restart
+    return sink, gated
+
+
+def _complete(
+    request: AIRequest,
+    spec,
+    *,
+    text: str,
+    provider: str,
+    model: str,
+    sources,
+    gated: GatedStream | None = None,
+) -> str:
+    """Store a finished output, gated: flagged outputs wait for a reviewer instead of going live."""
+    citations = [
+        {"number": s.number, "chunk_id": s.chunk_id, "title": s.title, "url": s.url} for s in sources
+    ]
+    decision = gate_output(request=request, spec=spec, text=text, sources=sources)
+    status = AIRequest.Status.AWAITING_REVIEW if decision.needs_review else AIRequest.Status.DONE
+    with transaction.atomic():
+        _finish(request, text=text, provider=provider, model=model, citations=citations,
+                chunk_ids=[s.chunk_id for s in sources], status=status)  # fmt: skip
+        if decision.needs_review:
+            request_flagged.send(sender=AIRequest, request=request, reasons=decision.reasons)
+    budget_settle(request_id=request.pk)
+    if gated is not None and status == AIRequest.Status.DONE:
+        gated.flush()  # the unpublished rest of the answer, now that the final gate let it through
+    _publish_done(request)
+    return status
+
+
+def _serve_cached(
+    request: AIRequest, spec, cached: CachedResponse, *, attempt: int, sources
+) -> ProcessOutcome:
+    usage_log_record(
+        request=request, operation=LLMUsageLog.Operation.GENERATION, prompt_key=spec.key,
+        prompt_version=request.prompt_version, provider=cached.provider, model=cached.model, usage=Usage(),
+        latency_ms=0, outcome=LLMUsageLog.Outcome.CACHE_HIT, attempt=attempt,
+    )  # fmt: skip
+    sink, gated = _stream_sink(request, spec, sources)
+    sink.on_delta(cached.text)
+    status = _complete(
+        request, spec, text=cached.text, provider=cached.provider, model=cached.model, sources=sources,
+        gated=gated,
+    )  # fmt: skip
+    return ProcessOutcome(status=status, from_cache=True)
+
+
+def _generate(
+    request: AIRequest, *, attempt: int, final_attempt: bool, deadline: float | None
+) -> ProcessOutcome:
     spec = get_prompt(request.prompt_key)
     if spec.version != request.prompt_version:
-        # The request records the version it was accepted under; a newer live version must not
-        # silently answer it under the old label.
-        logger.info(
-            "prompt %s moved from v%s to v%s since submit", spec.key, request.prompt_version, spec.version
-        )
+        # A publish landed between submit and now: record the version that actually answers.
+        _mark(request, prompt_version=spec.version)
     context = build_context(request=request, spec=spec)
     rendered = spec.render({**request.payload, **context.values})
-    provider = providers.generation_provider()
-    model = route_model(spec, provider_alias=provider.alias)
-    generation = GenerationRequest(
-        model=model,
+    reservation = getattr(request, "budget_reservation", None)
+    downgraded = bool(reservation and reservation.downgraded)
+    key = cache_key(
+        prompt_key=spec.key,
+        prompt_version=request.prompt_version,
+        system=rendered.system,
+        user=rendered.user,
+        tier=f"{spec.tier}{'-downgraded' if downgraded else ''}",
+    )
+    cached = response_cache_get(key)
+    if cached is not None:
+        return _serve_cached(request, spec, cached, attempt=attempt, sources=context.sources)
+
+    base = GenerationRequest(
+        model="",
         system=rendered.system,
         messages=[Message(role="user", content=rendered.user)],
         max_tokens=spec.max_tokens,
@@ -108,57 +255,55 @@ def _generate(request: AIRequest, *, attempt: int) -> ProcessOutcome:
         sources=context.sources,
         task=spec.task,
         labels=spec.labels,
-        cache_system=True,
-        cache_context=bool(context.sources),
         metadata={"request_id": str(request.id), **{k: str(v) for k, v in request.payload.items()}},
     )
-    started = time.monotonic()
+    sink, gated = _stream_sink(request, spec, context.sources)
     try:
-        result = provider.generate(generation)
-    except ProviderError as err:
-        usage_log_record(
+        result = generate_with_fallbacks(
             request=request,
-            operation=LLMUsageLog.Operation.GENERATION,
-            prompt_key=spec.key,
-            prompt_version=request.prompt_version,
-            provider=provider.alias,
-            model=model,
-            usage=Usage(),
-            latency_ms=int((time.monotonic() - started) * 1000),
-            outcome=LLMUsageLog.Outcome.ERROR,
-            error_code=err.code,
+            spec=spec,
+            base=base,
             attempt=attempt,
+            downgraded=downgraded,
+            deadline=deadline,
+            sink=sink,
         )
-        if err.retryable:
-            raise RetryableFailure(err) from err
-        ai_request_fail(request_id=str(request.id), code="bad_request", detail=str(err))
+    except GenerationCancelled as cancelled:
+        # Behind a stream gate a stopped answer keeps only the sentences that passed the check.
+        kept = gated.shown if gated is not None else cancelled.result.text
+        with transaction.atomic():
+            _finish(request, text=kept, provider=cancelled.result.provider,
+                    model=cancelled.result.model, citations=[], chunk_ids=[],
+                    status=AIRequest.Status.CANCELLED)  # fmt: skip
+        budget_settle(request_id=request.pk)
+        _publish_done(request)
+        return ProcessOutcome(status=AIRequest.Status.CANCELLED)
+    except AllProvidersFailed as failure:
+        if failure.retryable and not final_attempt:
+            raise RetryableFailure(failure) from failure
+        last_good = response_cache_get(key, fallback=True)
+        if last_good is not None:
+            logger.warning("all providers failed for %s; serving the last good cached answer", request.pk)
+            return _serve_cached(request, spec, last_good, attempt=attempt, sources=context.sources)
+        code = "timeout" if failure.timed_out else ("unavailable" if failure.retryable else "bad_request")
+        ai_request_fail(request_id=str(request.pk), code=code, detail=str(failure))
         return ProcessOutcome(status=AIRequest.Status.FAILED)
-    with transaction.atomic():
-        usage_log_record(
-            request=request,
-            operation=LLMUsageLog.Operation.GENERATION,
-            prompt_key=spec.key,
-            prompt_version=request.prompt_version,
+
+    status = _complete(
+        request, spec, text=result.text, provider=result.provider, model=result.model,
+        sources=context.sources, gated=gated,
+    )  # fmt: skip
+    if status != AIRequest.Status.DONE:
+        # Held for review: a repeat must be generated (and judged) again, not served from the cache.
+        return ProcessOutcome(status=status)
+    response_cache_put(
+        key,
+        CachedResponse(
+            text=result.text,
             provider=result.provider,
             model=result.model,
-            usage=result.usage,
-            latency_ms=result.latency_ms or int((time.monotonic() - started) * 1000),
-            attempt=attempt,
-        )
-        citations = [
-            {"number": s.number, "chunk_id": s.chunk_id, "title": s.title, "url": s.url}
-            for s in context.sources
-        ]
-        _mark(
-            request,
-            status=AIRequest.Status.DONE,
-            result=result.text,
-            provider=result.provider,
-            model_used=result.model,
-            citations=citations,
-            cited_chunk_ids=[s.chunk_id for s in context.sources],
-            error="",
-            error_code="",
-            finished_at=timezone.now(),
-        )
-    return ProcessOutcome(status=AIRequest.Status.DONE)
+            citations=request.citations,
+            cited_chunk_ids=request.cited_chunk_ids,
+        ),  # fmt: skip
+    )
+    return ProcessOutcome(status=status)

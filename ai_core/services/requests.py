@@ -8,6 +8,14 @@ from typing import Any
 from django.db import transaction
 
 from ai_core import conf
+from ai_core.budgets.ratelimit import RateLimited, rate_limit_check
+from ai_core.budgets.services import (
+    BudgetExceeded,
+    budget_record,
+    budget_release,
+    budget_reserve,
+    estimate_tokens,
+)
 from ai_core.models import AIRequest
 from ai_core.prompts.registry import UnknownPromptError, get_prompt
 
@@ -16,13 +24,20 @@ class RequestRejected(Exception):
     """A request that must not be accepted; ``status`` is the HTTP status the API answers with."""
 
     def __init__(
-        self, message: str, *, status: int = 400, code: str = "invalid", fields: list[str] | None = None
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        code: str = "invalid",
+        fields: list[str] | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.fields = fields or []
+        self.retry_after = retry_after
 
 
 def ai_request_submit(
@@ -63,15 +78,68 @@ def ai_request_submit(
     if page_id is not None and (not isinstance(page_id, int) or isinstance(page_id, bool) or page_id < 1):
         raise RequestRejected("'page_id' must be a positive integer.", fields=["page_id"])
 
-    request = AIRequest.objects.create(
-        user=user if authenticated else None,
-        session_key="" if authenticated else session_key,
-        client_ip=client_ip,
-        prompt_key=spec.key,
-        prompt_version=spec.version,
-        payload={name: payload[name] for name in spec.variables},
-        page_id=page_id,
-    )
+    clean_payload = {name: payload[name] for name in spec.variables}
+    owner = {"user": user if authenticated else None, "session_key": "" if authenticated else session_key}
+    if not authenticated:
+        try:
+            identities = [
+                f"anon:{session_key}" if session_key else "",
+                f"ip:{client_ip}" if client_ip else "",
+            ]
+            rate_limit_check(identities=[identity for identity in identities if identity])
+        except RateLimited as err:
+            raise RequestRejected(
+                "Too many questions in a short time. Please wait a moment and try again.",
+                status=429,
+                code="rate_limited",
+                retry_after=err.retry_after,
+            ) from err
+    try:
+        hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload), client_ip=client_ip, **owner)
+    except BudgetExceeded as err:
+        raise RequestRejected(
+            err.message, status=429, code="budget_exceeded", retry_after=err.retry_after
+        ) from err
+    try:
+        with transaction.atomic():
+            request = AIRequest.objects.create(
+                **owner,
+                client_ip=client_ip,
+                prompt_key=spec.key,
+                prompt_version=spec.version,
+                payload=clean_payload,
+                page_id=page_id,
+            )
+            budget_record(request=request, hold=hold)
+    except BaseException:
+        budget_release(hold)
+        raise
+    from ai_core.tasks import process_ai_request
+
+    transaction.on_commit(lambda: process_ai_request.delay(str(request.id)))
+    return request
+
+
+def ai_request_submit_system(
+    *, prompt_key: str, payload: Mapping[str, Any], page_id: int | None = None
+) -> AIRequest:
+    """A request the site makes for itself (page summaries): no user, charged to the site budget."""
+    spec = get_prompt(prompt_key)
+    missing = spec.missing_inputs(payload)
+    if missing:
+        raise RequestRejected(f"Missing required payload field(s): {', '.join(missing)}.", fields=missing)
+    clean_payload = {name: payload[name] for name in spec.variables}
+    hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload))
+    try:
+        with transaction.atomic():
+            request = AIRequest.objects.create(
+                session_key="system", prompt_key=spec.key, prompt_version=spec.version, payload=clean_payload,
+                page_id=page_id,
+            )  # fmt: skip
+            budget_record(request=request, hold=hold)
+    except BaseException:
+        budget_release(hold)
+        raise
     from ai_core.tasks import process_ai_request
 
     transaction.on_commit(lambda: process_ai_request.delay(str(request.id)))

@@ -12,20 +12,28 @@ import uuid
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ai_core import conf
 from ai_core.models import AIRequest
+from ai_core.services.feedback import FeedbackRejected, feedback_record
+from ai_core.services.processing import ai_request_cancel
 from ai_core.services.requests import RequestRejected, ai_request_submit
 
 
-def error_response(message: str, *, status: int, code: str, fields: list[str] | None = None) -> JsonResponse:
+def error_response(
+    message: str, *, status: int, code: str, fields: list[str] | None = None, retry_after: int | None = None
+) -> JsonResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
-    return JsonResponse(body, status=status)
+    response = JsonResponse(body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 class BadBody(Exception):
@@ -91,7 +99,9 @@ def _submit(request: HttpRequest, *, prompt_key: Any, payload: Any, page_id: Any
             prompt_key=prompt_key, payload=payload, page_id=page_id, **_owner_fields(request)
         )
     except RequestRejected as err:
-        return error_response(err.message, status=err.status, code=err.code, fields=err.fields)
+        return error_response(
+            err.message, status=err.status, code=err.code, fields=err.fields, retry_after=err.retry_after
+        )
     return _accepted(ai_request)
 
 
@@ -126,6 +136,13 @@ def ask(request: HttpRequest) -> JsonResponse:
     )
 
 
+@never_cache
+@require_GET
+def csrf(request: HttpRequest) -> JsonResponse:
+    """Hands API clients the CSRF token (and cookie) that POSTs must echo in ``X-CSRFToken``."""
+    return JsonResponse({"csrf_token": get_token(request), "header": "X-CSRFToken"})
+
+
 def get_owned_request(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:
     """The caller's own request, or 404: never reveal that another user's id exists."""
     queryset = AIRequest.objects.all()
@@ -143,10 +160,11 @@ def get_owned_request(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:
 
 def serialize_request(ai_request: AIRequest) -> dict[str, Any]:
     done = ai_request.status == AIRequest.Status.DONE
+    shown = done or ai_request.status == AIRequest.Status.CANCELLED  # a stopped answer keeps its text
     return {
         "id": str(ai_request.id),
         "status": ai_request.status,
-        "result": ai_request.result if done else None,
+        "result": ai_request.result if shown else None,
         "error": ai_request.error or None,
         "citations": ai_request.citations if done else [],
         "prompt_key": ai_request.prompt_key,
@@ -165,3 +183,52 @@ def request_detail(request: HttpRequest, request_id: uuid.UUID) -> JsonResponse:
     except Http404:
         return error_response("No such request.", status=404, code="not_found")
     return JsonResponse(serialize_request(ai_request))
+
+
+@never_cache
+@require_POST
+def request_cancel(request: HttpRequest, request_id: uuid.UUID) -> JsonResponse:
+    """Stop button: the partial answer is kept and marked cancelled; only generated tokens are charged."""
+    try:
+        ai_request = get_owned_request(request, request_id)
+    except Http404:
+        return error_response("No such request.", status=404, code="not_found")
+    ai_request = ai_request_cancel(request=ai_request)
+    return JsonResponse(serialize_request(ai_request), status=202)
+
+
+def _feedback_target(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:
+    """Your own answers, or a page summary every visitor can see; anything else is 404."""
+    try:
+        return get_owned_request(request, request_id)
+    except Http404:
+        summary = AIRequest.objects.filter(
+            pk=request_id, prompt_key="page_summary", session_key="system", status=AIRequest.Status.DONE
+        ).first()
+        if summary is None:
+            raise
+        return summary
+
+
+@never_cache
+@require_POST
+def request_feedback(request: HttpRequest, request_id: uuid.UUID) -> JsonResponse:
+    try:
+        data = _json_body(request)
+        ai_request = _feedback_target(request, request_id)
+    except BadBody as bad:
+        return bad.response
+    except Http404:
+        return error_response("No such request.", status=404, code="not_found")
+    owner = _owner_fields(request)
+    try:
+        feedback = feedback_record(
+            request=ai_request,
+            vote=data.get("vote"),
+            comment=data.get("comment") or "",
+            user=owner["user"],
+            session_key=owner.get("session_key", ""),
+        )
+    except FeedbackRejected as err:
+        return error_response(str(err), status=400, code="invalid", fields=["vote"])
+    return JsonResponse({"id": str(ai_request.pk), "vote": feedback.vote, "comment": feedback.comment})

@@ -60,7 +60,9 @@ AI_CORE: dict = {
     "DEFAULT_EMBEDDER": env("AI_EMBEDDER", default="openai" if "openai" in _embedders else "local"),
     # Tier -> concrete model, per provider alias. Prompts name a tier (or, rarely, a model).
     "MODEL_TIERS": {
-        "anthropic": {"small": "claude-haiku-4-5", "medium": "claude-sonnet-4-5", "large": "claude-opus-4-5"},
+        # claude-sonnet-4-5 reaches end of life on 2026-11-30 and claude-opus-4-5 on 2027-01-22
+        # (the anthropic SDK's deprecation table), so the tiers use their successors.
+        "anthropic": {"small": "claude-haiku-4-5", "medium": "claude-sonnet-4-6", "large": "claude-opus-4-8"},
         "openai": {
             "small": env("OPENAI_MODEL_SMALL", default="gpt-4o-mini"),
             "medium": env("OPENAI_MODEL_MEDIUM", default="gpt-4o-mini"),
@@ -79,6 +81,13 @@ AI_CORE: dict = {
             "cache_write": "3.75",
         },
         "claude-opus-4-5": {"input": "5.00", "output": "25.00", "cache_read": "0.50", "cache_write": "6.25"},
+        "claude-sonnet-4-6": {
+            "input": "3.00",
+            "output": "15.00",
+            "cache_read": "0.30",
+            "cache_write": "3.75",
+        },
+        "claude-opus-4-8": {"input": "5.00", "output": "25.00", "cache_read": "0.50", "cache_write": "6.25"},
         "gpt-4o-mini": {"input": "0.15", "output": "0.60", "cache_read": "0.075", "cache_write": "0.15"},
         "gpt-4o": {"input": "2.50", "output": "10.00", "cache_read": "1.25", "cache_write": "2.50"},
         "text-embedding-3-small": {"input": "0.02", "output": "0", "cache_read": "0", "cache_write": "0"},
@@ -86,6 +95,15 @@ AI_CORE: dict = {
         "all-MiniLM-L6-v2": {"input": "0", "output": "0", "cache_read": "0", "cache_write": "0"},
     },
     "PROMPTS_DIR": BASE_DIR / "prompts",
+    # The live (published) prompt snippet wins over the YAML default; cached per process and
+    # re-checked against a Redis stamp at most this often, so a publish reaches every process in ~1 s.
+    "PROMPT_SOURCE": "ai_core.prompts.db_source.live_prompt",
+    "LIVE_PROMPT_CHECK_SECONDS": env.float("AI_LIVE_PROMPT_CHECK_SECONDS", default=1.0),
+    # The admin's live preview of a prompt (rendered with its golden-case inputs).
+    "PROMPT_PREVIEW_TEMPLATE": "content/ai_admin/prompt_preview.html",
+    # Celery limits for a golden-case run (several provider calls in a row).
+    "PROMPT_EVAL_SOFT_TIME_LIMIT": env.int("AI_PROMPT_EVAL_SOFT_TIME_LIMIT", default=300),
+    "PROMPT_EVAL_TIME_LIMIT": env.int("AI_PROMPT_EVAL_TIME_LIMIT", default=330),
     # Request API limits.
     "MAX_PAYLOAD_BYTES": env.int("AI_MAX_PAYLOAD_BYTES", default=16_384),
     # Prompt keys anonymous visitors may submit (everything else needs a logged-in user).
@@ -94,4 +112,109 @@ AI_CORE: dict = {
     "TASK_SOFT_TIME_LIMIT": env.int("AI_TASK_SOFT_TIME_LIMIT", default=90),
     "TASK_TIME_LIMIT": env.int("AI_TASK_TIME_LIMIT", default=120),
     "TASK_MAX_RETRIES": env.int("AI_TASK_MAX_RETRIES", default=3),
+    # Provider calls must end this long before the soft limit, so the task records its own result.
+    "TASK_DEADLINE_MARGIN_S": env.float("AI_TASK_DEADLINE_MARGIN_S", default=1.0),
 }
+
+# --- Cost and resilience (budgets, caches, fallbacks, circuit breakers).
+AI_CORE.update(
+    {
+        # Namespace for budgets, caches, breakers and rate limits in the shared Redis.
+        "REDIS_PREFIX": env("AI_REDIS_PREFIX", default="lectern"),
+        "BUDGETS": {
+            "USER_DAILY_TOKENS": env.int("AI_BUDGET_USER_DAILY_TOKENS", default=200_000),
+            "ANON_DAILY_TOKENS": env.int("AI_BUDGET_ANON_DAILY_TOKENS", default=20_000),
+            # Per client IP across sessions, so dropping cookies does not reset a visitor's budget.
+            "ANON_IP_DAILY_TOKENS": env.int("AI_BUDGET_ANON_IP_DAILY_TOKENS", default=100_000),
+            "SITE_DAILY_TOKENS": env.int("AI_BUDGET_SITE_DAILY_TOKENS", default=5_000_000),
+            # Past this share of any budget, requests are routed to the cheaper tier instead of refused.
+            "SOFT_LIMIT_SHARE": env.float("AI_BUDGET_SOFT_LIMIT_SHARE", default=0.8),
+            # Estimated tokens of retrieved context for prompts that take sources.
+            "CONTEXT_ALLOWANCE_TOKENS": env.int("AI_BUDGET_CONTEXT_ALLOWANCE_TOKENS", default=1_500),
+        },
+        # Anonymous request rate limit (per session and per IP), on top of token budgets.
+        "ANON_RATE_LIMIT": {
+            "REQUESTS": env.int("AI_ANON_RATE_LIMIT_REQUESTS", default=10),
+            "PER_SECONDS": env.int("AI_ANON_RATE_LIMIT_SECONDS", default=60),
+        },
+        "RESPONSE_CACHE_TTL": env.int("AI_RESPONSE_CACHE_TTL", default=3_600),
+        # A longer-lived copy served only when every provider in the chain has failed.
+        "RESPONSE_CACHE_FALLBACK_TTL": env.int("AI_RESPONSE_CACHE_FALLBACK_TTL", default=7 * 24 * 3_600),
+        # Anthropic's minimum cacheable prefix per model (tokens); shorter prefixes are not marked.
+        "PROMPT_CACHE_MIN_TOKENS": {
+            "claude-sonnet-4-5": 1_024,
+            "claude-haiku-4-5": 4_096,
+            "claude-opus-4-5": 4_096,
+            "claude-sonnet-4-6": 2_048,
+            "claude-opus-4-8": 1_024,
+            "default": 1_024,
+        },
+        "CIRCUIT_BREAKER": {
+            "THRESHOLD": env.int("AI_BREAKER_THRESHOLD", default=5),
+            "WINDOW_S": env.float("AI_BREAKER_WINDOW_S", default=60.0),
+            "COOLDOWN_S": env.float("AI_BREAKER_COOLDOWN_S", default=30.0),
+        },
+        # Explicit chains per tier, e.g. {"medium": [{"provider": "anthropic", "tier": "medium"}, ...]};
+        # empty means automatic: primary tier -> primary cheaper tier -> other providers -> local.
+        "FALLBACK_CHAINS": {},
+        "FALLBACK_TO_LOCAL": env.bool("AI_FALLBACK_TO_LOCAL", default=True),
+    }
+)
+
+# --- Retrieval (RAG): chunking, hybrid search and the context builders that use it.
+# Values tuned on tests/data/rag_eval.json; the measurements are in docs/BENCHMARKS.md.
+AI_CORE.update(
+    {
+        "RETRIEVAL": {
+            "VECTOR_WEIGHT": env.float("AI_RETRIEVAL_VECTOR_WEIGHT", default=1.0),
+            "TEXT_WEIGHT": env.float("AI_RETRIEVAL_TEXT_WEIGHT", default=0.8),
+            "RRF_K": env.int("AI_RETRIEVAL_RRF_K", default=120),
+            "TOP_K": env.int("AI_RETRIEVAL_TOP_K", default=6),
+            "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.3),
+            "CANDIDATES": env.int("AI_RETRIEVAL_CANDIDATES", default=40),
+            "EF_SEARCH": env.int("AI_RETRIEVAL_EF_SEARCH", default=100),
+        },
+        "CONTEXT_BUILDERS": {
+            "rag_answer": "ai_core.rag.context.rag_answer_context",
+            "page_summary": "ai_core.rag.context.page_summary_context",
+        },
+    }
+)
+
+# --- Human review (the review app): which outputs wait for a legal reviewer before anyone sees them.
+AI_CORE.update(
+    {
+        # Runs in the worker after generation; flagged outputs are stored as "awaiting_review".
+        "OUTPUT_GATE": "review.gate.review_gate",
+        # Checks each completed sentence of a streamed "on_flag" answer before it is sent.
+        "STREAM_GATE": "review.gate.stream_gate",
+        "REVIEW": {
+            # Rule switches by reason code. A "review_policy: always" prompt is held whatever these say.
+            "RULES": {
+                "high_stakes_prompt": True,
+                "empty_output": True,
+                "output_too_long": True,
+                "refusal": True,
+                "professional_referral": True,
+                "unknown_citation": True,
+                "personal_data": True,
+                "weak_grounding": env.bool("AI_REVIEW_WEAK_GROUNDING", default=True),
+            },
+            # Weak grounding: a sentence is supported when this share of its content words occurs in
+            # the sources it cites; the answer is held when more than MAX_UNSUPPORTED_SHARE of its
+            # sentences are not.
+            "MIN_SENTENCE_SUPPORT": env.float("AI_REVIEW_MIN_SENTENCE_SUPPORT", default=0.5),
+            "MAX_UNSUPPORTED_SHARE": env.float("AI_REVIEW_MAX_UNSUPPORTED_SHARE", default=0.0),
+            "MIN_SENTENCE_TOKENS": 4,
+            "MAX_OUTPUT_CHARS": env.int("AI_REVIEW_MAX_OUTPUT_CHARS", default=6_000),
+            "HIGH_PRIORITY_REASONS": ["high_stakes_prompt", "personal_data"],
+            "LOW_PRIORITY_REASONS": ["empty_output", "refusal"],
+            # New high-priority items are mailed to reviewers at most once per window.
+            "EMAIL_BATCH_SECONDS": env.int("AI_REVIEW_EMAIL_BATCH_SECONDS", default=300),
+            # Pending longer than this: escalated (high priority, mailed) by the beat task.
+            "ESCALATE_AFTER_MINUTES": env.int("AI_REVIEW_ESCALATE_AFTER_MINUTES", default=24 * 60),
+            # Whether admin users without the review permissions may see (never decide on) the queue.
+            "EDITORS_CAN_VIEW": env.bool("AI_REVIEW_EDITORS_CAN_VIEW", default=True),
+        },
+    }
+)

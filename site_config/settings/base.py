@@ -18,6 +18,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "content",
     "ai_core",
+    "ai_core.budgets",
+    "ai_core.rag",
     "review",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -125,6 +127,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # --- Celery: Redis broker; results live in our own models, not in a result backend.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -138,7 +141,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 # Redis redelivers unacked messages after this; it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Budgets also reset lazily (counters are keyed by day); this only clears yesterday's keys.
+    "reset-daily-budgets": {"task": "budgets.reset_daily", "schedule": 3600.0},
+    # Held AI outputs pending longer than AI_CORE["REVIEW"]["ESCALATE_AFTER_MINUTES"] are escalated.
+    "review-escalate-stale": {"task": "review.escalate_stale", "schedule": 300.0},
+}
 
 # --- Wagtail
 WAGTAIL_SITE_NAME = "Lectern"

@@ -16,6 +16,7 @@ _SUFFIX = f"-{_TEST_ID}" if _TEST_ID else ""
 DATABASES["default"]["TEST"] = {"NAME": "test_lectern" + _SUFFIX.replace("-", "_")}  # noqa: F405
 # Keep test keys apart from a dev server that may share the Redis instance.
 CACHES["default"]["KEY_PREFIX"] = "lectern-test" + _SUFFIX  # noqa: F405
+AI_CORE["REDIS_PREFIX"] = "lectern-test" + _SUFFIX  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 # Test tasks go to their own queue so a running dev worker never picks them up.

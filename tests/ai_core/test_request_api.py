@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.prompts.registry import get_prompt
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,10 @@ def test_valid_submit_answers_202_with_poll_and_stream_urls_and_enqueues_after_c
     assert body["poll_url"] == f"/api/ai/requests/{body['id']}/"
     assert body["stream_url"] == f"/api/ai/requests/{body['id']}/stream/"
     request = AIRequest.objects.get(pk=body["id"])
-    assert (request.prompt_key, request.prompt_version) == ("content_classify", 1)
+    assert (request.prompt_key, request.prompt_version) == (
+        "content_classify",
+        get_prompt("content_classify").version,
+    )
     assert len(callbacks) == 1  # exactly one task, queued only once the row is committed
     assert not LLMUsageLog.objects.exists()  # the handler itself called no model
 

@@ -21,6 +21,7 @@ def anthropic_worker(django_db_setup, django_db_blocker, fake_provider_server, t
         "ANTHROPIC_BASE_URL": fake_provider_server.base_url,
         "AI_TIMEOUT_READ": "1",
         "AI_TASK_MAX_RETRIES": "1",
+        "AI_FALLBACK_TO_LOCAL": "false",  # this module tests the lifecycle; fallbacks have their own tests
     }
     with django_db_blocker.unblock():
         proc = start_celery_worker(
@@ -76,7 +77,8 @@ def test_request_is_answered_by_claude_through_the_sdk_and_costed(
     (call,) = fake_provider.requests_for(path="/v1/messages")
     assert call["body"]["model"] == "claude-haiku-4-5"
     assert call["body"]["max_tokens"] == 10
-    assert call["body"]["system"][0]["cache_control"] == {"type": "ephemeral"}
+    # The system prompt is far below Haiku's minimum cacheable prefix, so no breakpoint is sent.
+    assert "cache_control" not in call["body"]["system"][0]
     (log,) = LLMUsageLog.objects.filter(request_id=body["id"])
     assert (log.input_tokens, log.output_tokens, log.cache_write_tokens) == (1200, 2, 400)
     # Haiku per million tokens: $1 input, $5 output, $1.25 cache write.

@@ -7,6 +7,7 @@ from django.db import connections
 
 from ai_core.guard import ModelCallInRequestError, mark_http_request, unmark_http_request
 from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.prompts.registry import get_prompt
 from ai_core.providers import generation_provider
 from ai_core.services.processing import ai_request_process
 from ai_core.tasks import process_ai_request
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def make_request(**fields) -> AIRequest:
     defaults = {
         "prompt_key": "content_classify",
-        "prompt_version": 1,
+        "prompt_version": get_prompt("content_classify").version,
         "payload": {"text": "Where is my invoice?"},
     }
     return AIRequest.objects.create(**{**defaults, **fields})
@@ -34,7 +35,7 @@ def test_processing_stores_the_result_model_and_one_costed_usage_row():
     (log,) = LLMUsageLog.objects.filter(request=request)
     assert (log.prompt_key, log.prompt_version, log.model, log.outcome) == (
         "content_classify",
-        1,
+        get_prompt("content_classify").version,
         "extractive-minilm",
         "ok",
     )
@@ -110,3 +111,12 @@ def test_an_eager_task_run_inside_the_request_handler_is_refused(client, setting
     assert request.status == AIRequest.Status.FAILED
     assert request.error_code == "internal"
     assert not LLMUsageLog.objects.exists()
+
+
+def test_the_output_records_the_prompt_version_that_actually_answered():
+    live = get_prompt("content_classify").version
+    request = make_request(prompt_version=live - 1)  # accepted just before a publish
+    process_ai_request.apply(args=[str(request.pk)])
+    request.refresh_from_db()
+    assert request.prompt_version == live
+    assert LLMUsageLog.objects.get(request=request).prompt_version == live

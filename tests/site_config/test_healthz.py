@@ -29,3 +29,26 @@ def test_healthz_is_200_with_database_pgvector_redis_and_a_live_worker(client, c
 @pytest.mark.django_db
 def test_healthz_rejects_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_healthz_shows_circuit_breaker_state(client, settings):
+    from ai_core.resilience.runtime import breaker_for
+
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "GENERATION_PROVIDERS": {
+            **settings.AI_CORE["GENERATION_PROVIDERS"],
+            "anthropic": {
+                "CLASS": "ai_core.providers.anthropic.AnthropicProvider",
+                "OPTIONS": {"api_key": "x"},
+            },
+        },
+    }
+    breaker = breaker_for("anthropic", "claude-sonnet-4-6")
+    for _ in range(settings.AI_CORE["CIRCUIT_BREAKER"]["THRESHOLD"]):
+        breaker.record_failure()
+    circuits = {c["name"]: c for c in client.get("/healthz").json()["circuits"]}
+    assert circuits["anthropic:claude-sonnet-4-6"]["state"] == "open"
+    assert circuits["anthropic:claude-sonnet-4-6"]["openings"] == 1
+    assert circuits["anthropic:claude-haiku-4-5"]["state"] == "closed"

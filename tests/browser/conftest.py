@@ -1,0 +1,99 @@
+"""Browser tests: Playwright drives Debian's chromium against the running ASGI app and a real worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.conftest import REPO_ROOT, start_celery_worker, start_web_server, stop_celery_worker
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are
+# still plain synchronous calls on the test database.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Per module: Playwright's sync API keeps an event loop on this thread while it is open."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture(scope="module")
+def live_stack(django_db_setup, django_db_blocker, fake_provider_server, tmp_path_factory):
+    """Web server + worker sharing a queue and Redis namespace; generation through the fake
+    Anthropic server (so streams can be slowed down), embeddings by the local MiniLM model."""
+    test_id = f"{os.environ.get('LECTERN_TEST_ID', 'main')}-browser"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    stale = list(client.scan_iter(match=f"lectern-test-{test_id}:*"))
+    if stale:
+        client.delete(*stale)
+    env = {
+        "LECTERN_TEST_ID": test_id,
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "ANTHROPIC_BASE_URL": fake_provider_server.base_url,
+        "AI_ANON_RATE_LIMIT_REQUESTS": "1000",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    logs = tmp_path_factory.mktemp("browser-stack")
+    with django_db_blocker.unblock():
+        worker = start_celery_worker(
+            queue=f"lectern-test-{test_id}", log_path=logs / "worker.log", extra_env=env
+        )
+        web = start_web_server(log_path=logs / "web.log", extra_env=env, workers=1)
+    web.worker = worker
+    web.queue = f"lectern-test-{test_id}"
+    yield web
+    stop_celery_worker(web)
+    stop_celery_worker(worker)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep a screenshot of every open page when a browser test fails (in test-artifacts/)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "browser" in item.fixturenames:
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser = item.funcargs["browser"]
+        for n, context in enumerate(browser.contexts):
+            for m, page in enumerate(context.pages):
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{item.name}-failure-{n}-{m}.png"), full_page=True)
+                except Exception:  # noqa: BLE001, S110 - best effort on an already failed test
+                    pass
