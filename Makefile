@@ -46,8 +46,18 @@ test: venv services lint check pytest
 demo: venv services
 	@bash scripts/demo.sh
 
+# Benchmarks run against a scratch database, never the demo site's.
+BENCH_DB_URL := postgres://lectern:lectern@127.0.0.1:5432/lectern_bench
+
 bench: venv services
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@su postgres -c "psql -Atqc \"select 1 from pg_database where datname = 'lectern_bench'\"" | grep -q 1 \
+		|| su postgres -c "createdb -O lectern lectern_bench"
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python manage.py migrate -v0
+	$(BIN)/python bench/embed_throughput.py
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_publish_latency.py --runs 5
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_reindex_throughput.py --pages 10
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_retrieval.py --sizes 10000 --queries 100
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/stream_latency.py 20
 
 clean-venv:
 	rm -rf $(VENV)

@@ -87,6 +87,7 @@ class BudgetOverrideViewSet(ModelViewSet):
     model = BudgetOverride
     icon = "user"
     menu_label = "Budgets"
+    url_prefix = "ai/budgets"
     add_to_admin_menu = False
     form_fields = ["user", "daily_tokens", "note"]
     list_display = ["user", "daily_tokens", "note", UpdatedAtColumn()]

@@ -8,9 +8,9 @@ pytestmark = pytest.mark.django_db
 
 def test_an_admin_sets_a_users_daily_budget_in_the_wagtail_admin(admin_client, django_user_model):
     editor = django_user_model.objects.create_user("editor", "e@example.com", "pw-editor-12")
-    assert admin_client.get("/admin/budgetoverride/").status_code == 200
+    assert admin_client.get("/admin/ai/budgets/").status_code == 200
     response = admin_client.post(
-        "/admin/budgetoverride/new/", {"user": editor.pk, "daily_tokens": 1234, "note": "pilot"}
+        "/admin/ai/budgets/new/", {"user": editor.pk, "daily_tokens": 1234, "note": "pilot"}
     )
     assert response.status_code == 302
     assert BudgetOverride.objects.get(user=editor).daily_tokens == 1234
@@ -23,5 +23,5 @@ def test_editors_without_permission_cannot_open_budgets(client, django_user_mode
     editor = django_user_model.objects.create_user("editor", "e@example.com", "pw-editor-12")
     editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
     client.force_login(editor)
-    response = client.get("/admin/budgetoverride/")
+    response = client.get("/admin/ai/budgets/")
     assert response.status_code in (302, 403)

@@ -62,7 +62,7 @@ def rag_live(live_prompt) -> PromptTemplate:
     return live_prompt("rag_answer", version=3)
 
 
-def test_the_ai_menu_lists_prompts_and_routing(admin_client, rag_live) -> None:
+def test_the_ai_menu_lists_prompts_routing_and_budgets(admin_client, rag_live) -> None:
     response = admin_client.get(url("list"))
     assert response.status_code == 200
     assert b"rag_answer" in response.content
@@ -76,6 +76,7 @@ def test_the_ai_menu_lists_prompts_and_routing(admin_client, rag_live) -> None:
     assert [(i["_args"][0]["label"], i["_args"][0]["url"]) for i in ai_menu["_args"][1]] == [
         ("Prompts", url("list")),
         ("Model routing", reverse("ai_routing:index")),
+        ("Budgets", "/admin/ai/budgets/"),
     ]
 
 
