@@ -10,6 +10,7 @@ from wagtail.snippets.views.snippets import CreateView, EditView
 
 from ai_core import conf
 from ai_core.routing import routing_table
+from ai_core.selectors import cache_hit_rates
 from ai_core.services.prompts import prompt_eval_request, prompt_routing_rows
 
 
@@ -57,5 +58,17 @@ class RoutingView(WagtailAdminTemplateMixin, TemplateView):
             prompts=prompts,
             default_provider=conf.default_generation_alias(),
             configured_providers=sorted(conf.provider_configs()),
+            circuits=_circuits(),
+            caching=cache_hit_rates(),
         )
         return context
+
+
+def _circuits() -> list[dict] | None:
+    """Circuit breaker states from Redis; None (shown as unavailable) when Redis is down."""
+    from ai_core.resilience.runtime import breaker_states
+
+    try:
+        return breaker_states()
+    except Exception:  # noqa: BLE001 - the routing page must render even when Redis is down
+        return None

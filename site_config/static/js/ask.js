@@ -68,6 +68,15 @@
     var statusEl = box.querySelector("[data-answer-status]");
     var sourcesEl = box.querySelector("[data-answer-sources]");
     var feedback = box.querySelector("[data-feedback]");
+    var label = box.querySelector("[data-ai-label]");
+    var labelText = label.textContent;
+
+    // The offline provider quotes the site's pages; say so wherever its output is shown.
+    function labelFor(model) {
+      label.textContent = model === "extractive-minilm"
+        ? "AI-generated answer (local mode, extractive, no language model): sentences quoted from this site's pages."
+        : labelText;
+    }
     var current = null;
     var source = null;
 
@@ -111,6 +120,7 @@
         source.addEventListener("reset", function () { text = ""; textEl.textContent = ""; });
         source.addEventListener("done", function (e) {
           var data = JSON.parse(e.data);
+          labelFor(data.model);
           if (data.status === "done") {
             renderAnswer(textEl, data.text || text, data.citations);
             renderSources(sourcesEl, data.citations);
