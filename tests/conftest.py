@@ -143,6 +143,38 @@ def start_web_server(*, log_path: Path, extra_env: dict[str, str] | None = None,
 
 
 @contextmanager
+def live_stack(name: str, *, fake_url: str, django_db_blocker, tmp_path_factory, **extra_env: str):
+    """A web server and a worker that share a Celery queue and Redis namespace (their own
+    ``LECTERN_TEST_ID``), generating through the fake Anthropic server at ``fake_url``.
+
+    Yields the web server process, with ``.worker`` and ``.queue`` attached.
+    """
+    test_id = f"{os.environ.get('LECTERN_TEST_ID', 'main')}-{name}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    stale = list(client.scan_iter(match=f"lectern-test-{test_id}:*"))  # left by an earlier run
+    if stale:
+        client.delete(*stale)
+    env = {
+        "LECTERN_TEST_ID": test_id,
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "ANTHROPIC_BASE_URL": fake_url,
+        "OPENBLAS_NUM_THREADS": "1",
+        **extra_env,
+    }
+    logs = tmp_path_factory.mktemp(name)
+    queue = f"lectern-test-{test_id}"
+    with django_db_blocker.unblock():
+        worker = start_celery_worker(queue=queue, log_path=logs / "worker.log", extra_env=env)
+        web = start_web_server(log_path=logs / "web.log", extra_env=env, workers=1)
+    web.worker, web.queue = worker, queue
+    try:
+        yield web
+    finally:
+        stop_celery_worker(web)
+        stop_celery_worker(worker)
+
+
+@contextmanager
 def tasks_routed_to(queue: str):
     """Send tasks to ``queue`` (a specific worker) and not inline."""
     from site_config.celery_app import app

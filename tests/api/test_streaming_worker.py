@@ -2,17 +2,14 @@
 fake provider (streaming over HTTP), and Stop in the middle of it."""
 
 import json
-import os
 import time
 
 import httpx
 import pytest
-import redis
-from django.conf import settings
 
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
-from tests.conftest import start_celery_worker, start_web_server, stop_celery_worker
+from tests.conftest import live_stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,26 +19,14 @@ LONG_REPLY = " ".join(f"Sentence number {n} about refunds within thirty days." f
 @pytest.fixture(scope="module")
 def stack(django_db_setup, django_db_blocker, fake_provider_server, tmp_path_factory):
     """A web server and a worker sharing one queue and Redis namespace, the worker on Anthropic."""
-    test_id = f"{os.environ.get('LECTERN_TEST_ID', 'main')}-stream"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    stale = list(client.scan_iter(match=f"lectern-test-{test_id}:*"))
-    if stale:
-        client.delete(*stale)
-    env = {
-        "LECTERN_TEST_ID": test_id,
-        "ANTHROPIC_API_KEY": "sk-ant-test",
-        "ANTHROPIC_BASE_URL": fake_provider_server.base_url,
-        "AI_FALLBACK_TO_LOCAL": "false",
-    }
-    logs = tmp_path_factory.mktemp("stream-stack")
-    with django_db_blocker.unblock():
-        worker = start_celery_worker(
-            queue=f"lectern-test-{test_id}", log_path=logs / "worker.log", extra_env=env
-        )
-        web = start_web_server(log_path=logs / "web.log", extra_env=env, workers=1)
-    yield web, worker
-    stop_celery_worker(web)
-    stop_celery_worker(worker)
+    with live_stack(
+        "stream",
+        fake_url=fake_provider_server.base_url,
+        django_db_blocker=django_db_blocker,
+        tmp_path_factory=tmp_path_factory,
+        AI_FALLBACK_TO_LOCAL="false",
+    ) as web:
+        yield web, web.worker
 
 
 def ask(http: httpx.Client, question: str) -> dict:

@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 
-from tests.conftest import REPO_ROOT, start_celery_worker, start_web_server, stop_celery_worker
+from tests.conftest import REPO_ROOT
+from tests.conftest import live_stack as start_live_stack
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -56,31 +55,16 @@ def screenshot(request):
 
 @pytest.fixture(scope="module")
 def live_stack(django_db_setup, django_db_blocker, fake_provider_server, tmp_path_factory):
-    """Web server + worker sharing a queue and Redis namespace; generation through the fake
-    Anthropic server (so streams can be slowed down), embeddings by the local MiniLM model."""
-    test_id = f"{os.environ.get('LECTERN_TEST_ID', 'main')}-browser"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    stale = list(client.scan_iter(match=f"lectern-test-{test_id}:*"))
-    if stale:
-        client.delete(*stale)
-    env = {
-        "LECTERN_TEST_ID": test_id,
-        "ANTHROPIC_API_KEY": "sk-ant-test",
-        "ANTHROPIC_BASE_URL": fake_provider_server.base_url,
-        "AI_ANON_RATE_LIMIT_REQUESTS": "1000",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    logs = tmp_path_factory.mktemp("browser-stack")
-    with django_db_blocker.unblock():
-        worker = start_celery_worker(
-            queue=f"lectern-test-{test_id}", log_path=logs / "worker.log", extra_env=env
-        )
-        web = start_web_server(log_path=logs / "web.log", extra_env=env, workers=1)
-    web.worker = worker
-    web.queue = f"lectern-test-{test_id}"
-    yield web
-    stop_celery_worker(web)
-    stop_celery_worker(worker)
+    """Generation through the fake Anthropic server (so streams can be slowed down), embeddings
+    by the local MiniLM model."""
+    with start_live_stack(
+        "browser",
+        fake_url=fake_provider_server.base_url,
+        django_db_blocker=django_db_blocker,
+        tmp_path_factory=tmp_path_factory,
+        AI_ANON_RATE_LIMIT_REQUESTS="1000",
+    ) as web:
+        yield web
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,13 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from ai_core.models import AIRequest
 from review.models import ReviewItem
-from tests.conftest import REPO_ROOT, start_celery_worker, start_web_server, stop_celery_worker
+from tests.conftest import REPO_ROOT, live_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,27 +39,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="module")
 def review_stack(django_db_setup, django_db_blocker, fake_provider_server, tmp_path_factory):
     """Web server and worker sharing a queue and Redis namespace, generating through the fake server."""
-    test_id = f"{os.environ.get('LECTERN_TEST_ID', 'main')}-review-browser"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    stale = list(client.scan_iter(match=f"lectern-test-{test_id}:*"))
-    if stale:
-        client.delete(*stale)
-    env = {
-        "LECTERN_TEST_ID": test_id,
-        "ANTHROPIC_API_KEY": "sk-ant-test",
-        "ANTHROPIC_BASE_URL": fake_provider_server.base_url,
-        "AI_FALLBACK_TO_LOCAL": "false",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    logs = tmp_path_factory.mktemp("review-browser")
-    with django_db_blocker.unblock():
-        worker = start_celery_worker(
-            queue=f"lectern-test-{test_id}", log_path=logs / "worker.log", extra_env=env
-        )
-        web = start_web_server(log_path=logs / "web.log", extra_env=env, workers=1)
-    yield web
-    stop_celery_worker(web)
-    stop_celery_worker(worker)
+    with live_stack(
+        "review-browser",
+        fake_url=fake_provider_server.base_url,
+        django_db_blocker=django_db_blocker,
+        tmp_path_factory=tmp_path_factory,
+        AI_FALLBACK_TO_LOCAL="false",
+    ) as web:
+        yield web
 
 
 def run_in_own_thread(fn, *args):
