@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 import httpx2
 
+from ai_core.providers.base import GenerationResult, StreamEvent, Usage
 from ai_core.providers.errors import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -21,6 +22,7 @@ from ai_core.providers.errors import (
     ProviderOverloaded,
     ProviderRateLimited,
     ProviderServerError,
+    ProviderStreamInterrupted,
     ProviderTimeout,
 )
 
@@ -135,3 +137,32 @@ def capped_timeout(base: httpx2.Timeout, cap: float) -> httpx2.Timeout:
     return httpx2.Timeout(
         connect=clamp(base.connect), read=clamp(base.read), write=clamp(base.write), pool=clamp(base.pool)
     )
+
+
+def stream_finished(
+    *,
+    provider: str,
+    model: str,
+    parts: list[str],
+    usage: Usage,
+    stop_reason: str | None,
+    completed: bool,
+    started: float,
+    missing: str,
+) -> StreamEvent:
+    """The final ``done`` event of a provider stream, or ``ProviderStreamInterrupted`` (with the
+    text so far) when the stream ended without the provider saying it was complete."""
+    text = "".join(parts)
+    if not completed:
+        raise ProviderStreamInterrupted(
+            f"stream ended without {missing}", partial_text=text, provider=provider, model=model
+        )
+    result = GenerationResult(
+        text=text,
+        provider=provider,
+        model=model,
+        usage=usage,
+        stop_reason=stop_reason,
+        latency_ms=elapsed_ms(started),
+    )
+    return StreamEvent(kind="done", text=text, result=result)

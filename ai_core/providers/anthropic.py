@@ -20,6 +20,7 @@ from ai_core.providers._http import (
     capped_timeout,
     elapsed_ms,
     error_for_status,
+    stream_finished,
 )
 from ai_core.providers.base import GenerationRequest, GenerationResult, StreamEvent, Usage
 from ai_core.providers.errors import (
@@ -168,20 +169,10 @@ class AnthropicProvider:
                         finished = True
         except (anthropic.AnthropicError, httpx2.HTTPError) as err:
             raise self._stream_error(err, "".join(parts), model) from err
-        text = "".join(parts)
-        if not finished:
-            raise ProviderStreamInterrupted(
-                "stream ended before message_stop", partial_text=text, provider=self.alias, model=model
-            )
-        result = GenerationResult(
-            text=text,
-            provider=self.alias,
-            model=model,
-            usage=usage,
-            stop_reason=stop_reason,
-            latency_ms=elapsed_ms(started),
-        )
-        yield StreamEvent(kind="done", text=text, result=result)
+        yield stream_finished(
+            provider=self.alias, model=model, parts=parts, usage=usage, stop_reason=stop_reason,
+            completed=finished, started=started, missing="message_stop",
+        )  # fmt: skip
 
     # -- errors ----------------------------------------------------------------------------------
     def _map_error(self, err: Exception, model: str) -> ProviderError:

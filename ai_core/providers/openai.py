@@ -20,6 +20,7 @@ from ai_core.providers._http import (
     capped_timeout,
     elapsed_ms,
     error_for_status,
+    stream_finished,
 )
 from ai_core.providers.base import EmbeddingResult, GenerationRequest, GenerationResult, StreamEvent, Usage
 from ai_core.providers.errors import (
@@ -193,20 +194,10 @@ class OpenAIProvider(_OpenAIClientMixin):
                     status=mapped.status,
                 ) from err
             raise mapped from err
-        text = "".join(parts)
-        if finish_reason is None:
-            raise ProviderStreamInterrupted(
-                "stream ended without a finish_reason", partial_text=text, provider=self.alias, model=model
-            )
-        result = GenerationResult(
-            text=text,
-            provider=self.alias,
-            model=model,
-            usage=usage,
-            stop_reason=finish_reason,
-            latency_ms=elapsed_ms(started),
-        )
-        yield StreamEvent(kind="done", text=text, result=result)
+        yield stream_finished(
+            provider=self.alias, model=model, parts=parts, usage=usage, stop_reason=finish_reason,
+            completed=finish_reason is not None, started=started, missing="a finish_reason",
+        )  # fmt: skip
 
 
 class OpenAIEmbedder(_OpenAIClientMixin):
