@@ -10,11 +10,14 @@ from django.utils import timezone
 from ai_core.models import LLMUsageLog
 
 
-def cache_hit_rates(*, since: dt.datetime | None = None) -> dict:
+def cache_hit_rates(*, since: dt.datetime | None = None, until: dt.datetime | None = None) -> dict:
     """Prompt-cache hit rate (cached input tokens / all input tokens, Anthropic's sense) and the
-    share of generations answered by the response cache, over the usage log since ``since``."""
+    share of generations answered by the response cache, over the usage log from ``since`` up to
+    (not including) ``until``."""
     since = since or timezone.now() - dt.timedelta(days=7)
     logs = LLMUsageLog.objects.filter(created_at__gte=since, operation=LLMUsageLog.Operation.GENERATION)
+    if until is not None:
+        logs = logs.filter(created_at__lt=until)
     totals = logs.aggregate(
         read=Sum("cache_read_tokens"),
         written=Sum("cache_write_tokens"),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet
 from wagtail.log_actions import registry as log_registry
+
+from ai_core.aggregates import PercentileCont
+from ai_core.dashboard import range_bounds
 
 from . import rules
 from .conf import review_settings
@@ -126,3 +129,39 @@ def reviewer_emails() -> list[str]:
         .distinct()
     )
     return sorted({user.email for user in users})
+
+
+@dataclass(kw_only=True, frozen=True)
+class ReviewThroughput:
+    created: int
+    decided: int
+    approved: int
+    approved_with_edits: int
+    rejected: int
+    median_time_to_decision: timedelta | None
+    pending_at_end: int
+
+
+def review_throughput(*, start: date, end: date) -> ReviewThroughput:
+    """Items flagged and decided in the range, the median wait for a decision, and the queue left
+    at the end of the range (items flagged by then and not yet decided by then), in one query."""
+    since, until = range_bounds(start=start, end=end)
+    decided = Q(decided_at__gte=since, decided_at__lt=until)
+    status = ReviewItem.Status
+    totals = ReviewItem.objects.order_by().aggregate(
+        created=Count("pk", filter=Q(created_at__gte=since, created_at__lt=until)),
+        decided=Count("pk", filter=decided),
+        approved=Count("pk", filter=decided & Q(status=status.APPROVED)),
+        approved_with_edits=Count("pk", filter=decided & Q(status=status.APPROVED_WITH_EDITS)),
+        rejected=Count("pk", filter=decided & Q(status=status.REJECTED)),
+        median_time_to_decision=PercentileCont(
+            ExpressionWrapper(F("decided_at") - F("created_at"), output_field=DurationField()),
+            fraction=0.5,
+            filter=decided,
+            output_field=DurationField(),
+        ),
+        pending_at_end=Count(
+            "pk", filter=Q(created_at__lt=until) & (Q(decided_at__isnull=True) | Q(decided_at__gte=until))
+        ),
+    )
+    return ReviewThroughput(**totals)

@@ -1,6 +1,7 @@
+from .circuits import CircuitEvent
 from .feedback import AIFeedback
 from .prompts import PromptEvalRun, PromptTemplate
 from .requests import AIRequest
 from .usage import LLMUsageLog
 
-__all__ = ["AIFeedback", "AIRequest", "LLMUsageLog", "PromptEvalRun", "PromptTemplate"]
+__all__ = ["AIFeedback", "AIRequest", "CircuitEvent", "LLMUsageLog", "PromptEvalRun", "PromptTemplate"]

@@ -44,6 +44,8 @@ class LLMUsageLog(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "LLM usage log"
+        # Costs per user and page are management information, not something every editor needs.
+        permissions = [("view_ai_dashboard", "Can view the AI usage and quality dashboard")]
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
 
     def __str__(self) -> str:

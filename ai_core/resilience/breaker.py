@@ -11,11 +11,15 @@ Kept free of Django: it needs only a Redis client.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+
+logger = logging.getLogger(__name__)
 
 _ALLOW = """
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -85,10 +89,20 @@ class Permit:
 
 
 class CircuitBreaker:
-    def __init__(self, client: redis.Redis, name: str, config: BreakerConfig, *, prefix: str = "lectern:cb"):
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        config: BreakerConfig,
+        *,
+        prefix: str = "lectern:cb",
+        on_transition: Callable[[str], None] | None = None,
+    ):
         self.client = client
         self.name = name
         self.config = config
+        # Told "opened", "reopened" or "closed" after the transition is committed in Redis.
+        self.on_transition = on_transition
         self._state_key = f"{prefix}:{name}:state"
         self._failures_key = f"{prefix}:{name}:failures"
         self._probe_key = f"{prefix}:{name}:probe"
@@ -115,11 +129,16 @@ class CircuitBreaker:
         )  # fmt: skip
         if verdict == "opened":
             self.client.hincrby(self._openings_key, self.name, 1)
+        if verdict in ("opened", "reopened"):
+            self._notify(verdict)
         return verdict
 
     def record_success(self, permit: Permit | None = None) -> str:
         token = (permit.probe_token if permit else None) or "-"
-        return self._eval(_SUCCESS, [self._state_key, self._failures_key, self._probe_key], [token])
+        verdict = self._eval(_SUCCESS, [self._state_key, self._failures_key, self._probe_key], [token])
+        if verdict == "closed":
+            self._notify(verdict)
+        return verdict
 
     def state(self) -> dict:
         raw = self.client.hgetall(self._state_key)
@@ -137,6 +156,15 @@ class CircuitBreaker:
 
     def reset(self) -> None:
         self.client.delete(self._state_key, self._failures_key, self._probe_key)
+
+    def _notify(self, transition: str) -> None:
+        """Report a transition to the listener; a failing listener never fails the model call."""
+        if self.on_transition is None:
+            return
+        try:
+            self.on_transition(transition)
+        except Exception:  # noqa: BLE001 - reporting is best-effort by design
+            logger.exception("circuit %s: recording the %s transition failed", self.name, transition)
 
     def _eval(self, script: str, keys: list[str], args: list) -> str:
         result = self.client.eval(script, len(keys), *keys, *args)

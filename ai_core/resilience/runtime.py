@@ -32,7 +32,21 @@ def breaker_config() -> BreakerConfig:
 
 
 def breaker_for(provider: str, model: str) -> CircuitBreaker:
-    return CircuitBreaker(shared_redis(), f"{provider}:{model}", breaker_config(), prefix=redis_key("cb"))
+    return CircuitBreaker(
+        shared_redis(),
+        f"{provider}:{model}",
+        breaker_config(),
+        prefix=redis_key("cb"),
+        on_transition=functools.partial(_record_transition, provider, model),
+    )
+
+
+def _record_transition(provider: str, model: str, transition: str) -> None:
+    # Redis counters reset on restart; the dashboard reports openings from these rows instead.
+    # Imported here: this module is loaded by /healthz and checks, models may not be ready yet.
+    from ai_core.services.circuits import circuit_event_record
+
+    circuit_event_record(provider=provider, model=model, event=transition)
 
 
 def known_breakers() -> list[CircuitBreaker]:

@@ -62,7 +62,7 @@ def rag_live(live_prompt) -> PromptTemplate:
     return live_prompt("rag_answer", version=3)
 
 
-def test_the_ai_menu_lists_prompts_routing_and_budgets(admin_client, rag_live) -> None:
+def test_the_ai_menu_lists_dashboard_prompts_routing_and_budgets(admin_client, rag_live) -> None:
     response = admin_client.get(url("list"))
     assert response.status_code == 200
     assert b"rag_answer" in response.content
@@ -73,11 +73,15 @@ def test_the_ai_menu_lists_prompts_routing_and_budgets(admin_client, rag_live) -
     main_menu = next(m for m in props["modules"] if m["_type"] == "wagtail.sidebar.MainMenuModule")
     (ai_menu,) = [item for item in main_menu["_args"][0] if item["_args"][0]["name"] == "ai"]
     assert ai_menu["_args"][0]["label"] == "AI"
-    assert [(i["_args"][0]["label"], i["_args"][0]["url"]) for i in ai_menu["_args"][1]] == [
+    labels = [(i["_args"][0]["label"], i["_args"][0]["url"]) for i in ai_menu["_args"][1]]
+    assert labels[0] == ("Usage dashboard", reverse("ai_dashboard:index"))
+    assert set(labels[1:]) == {
+        ("Budget alerts", reverse("ai_budget_alerts:index")),
         ("Prompts", url("list")),
         ("Model routing", reverse("ai_routing:index")),
         ("Budgets", "/admin/ai/budgets/"),
-    ]
+    }
+    assert len(labels) == 5
 
 
 def test_the_edit_form_shows_the_golden_status_panel_and_preview(admin_client, rag_live) -> None:
