@@ -2,9 +2,16 @@ from django.apps import AppConfig
 
 
 class BudgetsConfig(AppConfig):
-    """Token budgets: a sub-app of ai_core with its own migrations."""
+    """Token budgets and cost alerts: a sub-app of ai_core with its own migrations."""
 
     name = "ai_core.budgets"
     label = "budgets"
     verbose_name = "AI budgets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_alert_settings
+
+        checks.register(check_alert_settings, "ai_core")

@@ -121,10 +121,17 @@ def budget_settle(*, request_id) -> int | None:
     )
     if not updated:
         return None  # no reservation, or already settled by an earlier delivery
-    reservation = BudgetReservation.objects.get(request_id=request_id)
+    reservation = BudgetReservation.objects.select_related("request").get(request_id=request_id)
     ledger.adjust(shared_redis(), keys=reservation.scopes, delta=actual - reservation.reserved_tokens)
     logger.info(
         "budget settled request=%s reserved=%s actual=%s", request_id, reservation.reserved_tokens, actual
+    )
+    # The request's cost is final now: alert at once if it took its prompt key or user over the
+    # daily cost threshold, rather than at the next beat check.
+    from .alerts import budget_alerts_check_for_request
+
+    budget_alerts_check_for_request(
+        prompt_key=reservation.request.prompt_key, user_id=reservation.request.user_id
     )
     return actual - reservation.reserved_tokens
 

@@ -114,6 +114,14 @@ AI_CORE: dict = {
     "TASK_MAX_RETRIES": env.int("AI_TASK_MAX_RETRIES", default=3),
     # Provider calls must end this long before the soft limit, so the task records its own result.
     "TASK_DEADLINE_MARGIN_S": env.float("AI_TASK_DEADLINE_MARGIN_S", default=1.0),
+    # Requests whose task message was lost (ai_core/services/recovery.py, a beat task): PENDING this
+    # long is queued again; PROCESSING silent past the hard limit plus the broker's visibility
+    # timeout (600 s) is queued again; either, this old, fails as "expired" and settles its budget.
+    "RECOVERY": {
+        "REQUEUE_AFTER_S": env.int("AI_RECOVERY_REQUEUE_AFTER_S", default=120),
+        "PROCESSING_SILENT_AFTER_S": env.int("AI_RECOVERY_PROCESSING_SILENT_AFTER_S", default=900),
+        "EXPIRE_AFTER_S": env.int("AI_RECOVERY_EXPIRE_AFTER_S", default=3600),
+    },
 }
 
 # --- Cost and resilience (budgets, caches, fallbacks, circuit breakers).
@@ -215,6 +223,26 @@ AI_CORE.update(
             "ESCALATE_AFTER_MINUTES": env.int("AI_REVIEW_ESCALATE_AFTER_MINUTES", default=24 * 60),
             # Whether admin users without the review permissions may see (never decide on) the queue.
             "EDITORS_CAN_VIEW": env.bool("AI_REVIEW_EDITORS_CAN_VIEW", default=True),
+        },
+    }
+)
+
+# --- Budget alerts: past a daily cost (USD, UTC day) a prompt key or user raises one admin banner
+# and one email per day. Amounts are strings; an empty value switches that scope off.
+AI_CORE.update(
+    {
+        "ALERTS": {
+            "DAILY_COST_USD": {
+                # "default" covers every prompt key not listed.
+                "PER_PROMPT_KEY": {
+                    "default": env("AI_ALERT_PROMPT_DAILY_COST_USD", default="5.00"),
+                    "rag_answer": env("AI_ALERT_RAG_ANSWER_DAILY_COST_USD", default="20.00"),
+                },
+                "PER_USER": env("AI_ALERT_USER_DAILY_COST_USD", default="2.00"),
+            },
+            # Email addresses, or the name of a group whose members are mailed. Empty: everyone who
+            # may manage budget alerts (superusers and holders of "budgets.change_budgetalert").
+            "RECIPIENTS": env.list("AI_ALERT_RECIPIENTS", default=[]),
         },
     }
 )
