@@ -1,6 +1,7 @@
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
 from ai_core.guard import mark_http_request, unmark_http_request
+from ai_core.logcontext import bind_log_context, fresh_log_context
 
 
 class NoModelCallsInRequestMiddleware:
@@ -29,3 +30,31 @@ class NoModelCallsInRequestMiddleware:
             return await self.get_response(request)
         finally:
             unmark_http_request(token)
+
+
+class LogContextMiddleware:
+    """Each HTTP request starts with an empty log context and drops it at the end; a view about one
+    AI request (``<uuid:request_id>`` in its URL: poll, stream, cancel, feedback, the no-JS result
+    page) tags its log lines with that id. Submitting binds the new id in ``ai_request_submit``."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        with fresh_log_context():
+            return self.get_response(request)
+
+    async def __acall__(self, request):
+        with fresh_log_context():
+            return await self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if view_kwargs.get("request_id"):
+            bind_log_context(ai_request_id=view_kwargs["request_id"])

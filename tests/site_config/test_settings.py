@@ -48,3 +48,18 @@ def test_production_check_deploy_is_clean():
         DJANGO_ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PROBE = """
+from django.test import Client
+client = Client()
+for path in ("/healthz/live", "/metrics", "/admin/login/"):
+    print(path, client.get(path, HTTP_HOST="example.org").status_code)
+"""
+
+
+def test_production_redirects_plain_http_to_https_except_the_liveness_probe():
+    result = run_manage("shell", "-c", PROBE, DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="example.org")
+    assert result.returncode == 0, result.stderr
+    statuses = dict(line.split() for line in result.stdout.splitlines() if line.startswith("/"))
+    assert statuses == {"/healthz/live": "200", "/metrics": "301", "/admin/login/": "301"}
