@@ -39,6 +39,8 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 step "Starting web, worker and beat (logs in $LOG_DIR)"
+# ASGI serves each request from a thread of its own: pooled connections, not one per thread.
+DATABASE_POOL=${DATABASE_POOL:-true} \
 $BIN/uvicorn site_config.asgi:application --host "$HOST" --port "$PORT" --workers 1 \
   >"$LOG_DIR/web.log" 2>&1 &
 pids+=($!)

@@ -87,3 +87,13 @@ def healthz(request):
 
         body["circuits"] = breaker_states()
     return JsonResponse(body, status=503 if down else 200)
+
+
+@never_cache
+@require_GET
+def healthz_live(request):
+    """Liveness: the process serves requests, nothing more. It touches no database or Redis on
+    purpose: restarting a web process cannot fix a dead dependency (that is ``/healthz``'s job), and
+    ``bench/http_throughput.py`` uses it as the bare-view baseline through the full middleware stack.
+    """
+    return JsonResponse({"status": "ok"})

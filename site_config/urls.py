@@ -6,10 +6,13 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from content import views as content_views
-from site_config.health import healthz
+from site_config.health import healthz, healthz_live
+from site_config.metrics import metrics
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz_live"),
+    path("metrics", metrics, name="metrics"),
     path("api/ai/", include("content.api.urls")),
     path("ask/", content_views.ask_page, name="ask"),
     path("ask/r/<uuid:request_id>/", content_views.ask_result, name="ask_result"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 from django.conf import settings
 
 from tests.fake_provider import FakeProviderServer
@@ -58,8 +59,12 @@ def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str]
     from site_config.celery_app import app
 
     hostname = f"lectern-{queue}-{os.getpid()}@localhost"
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)  # no leftovers from an aborted run
     env = {**_worker_env(connection.settings_dict["NAME"]), **(extra_env or {})}
+    # A worker given its own broker (tests/faults) is cleaned up and pinged through that broker.
+    broker_url = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or settings.CELERY_BROKER_URL
+    redis.Redis.from_url(broker_url).delete(queue)  # no leftovers from an aborted run
+    # Control messages go out through the app's own producer pool, so another broker needs another app.
+    pinger = app if broker_url == settings.CELERY_BROKER_URL else Celery("lectern-ping", broker=broker_url)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [
@@ -73,11 +78,13 @@ def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str]
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"celery worker exited with {proc.returncode}:\n{log_path.read_text()}")
-        if app.control.ping(destination=[hostname], timeout=0.5):
+        if pinger.control.ping(destination=[hostname], timeout=0.5):
             break
     else:
         stop_celery_worker(proc)
         pytest.fail(f"celery worker did not start within 60 s:\n{log_path.read_text()}")
+    if pinger is not app:
+        pinger.close()
     proc.log_path = log_path
     proc.hostname = hostname
     proc.queue = queue
@@ -120,7 +127,8 @@ def start_web_server(*, log_path: Path, extra_env: dict[str, str] | None = None,
     from django.db import connection
 
     port = free_port()
-    env = {**_worker_env(connection.settings_dict["NAME"]), **(extra_env or {})}
+    # Pooled connections, as `make demo` and compose run the web server (settings/base.py).
+    env = {**_worker_env(connection.settings_dict["NAME"]), "DATABASE_POOL": "true", **(extra_env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "site_config.asgi:application", "--host", "127.0.0.1",
