@@ -44,7 +44,7 @@ def ask_page(request: HttpRequest) -> HttpResponse:
         error = "Please type a question."
     elif len(question) > MAX_QUESTION_CHARS:
         error = f"Please keep your question under {MAX_QUESTION_CHARS} characters."
-    elif page_id is not None and not page_id.isdigit():
+    elif page_id is not None and not (page_id.isascii() and page_id.isdigit()):  # not "²" or "١٢"
         error = "That page cannot be searched."
     if not error:
         try:

@@ -51,7 +51,12 @@ class ReviewPermissionHelper(PermissionHelper):
 
 
 class ReviewURLHelper(AdminURLHelper):
-    """Adds ``bulk``, which like ``index`` is not about one object."""
+    """Adds ``bulk``, which like ``index`` is not about one object. Item URLs take digits only:
+    modeladmin's default ``[-\\w]+`` let ``/inspect/abc/`` reach the integer primary key lookup,
+    which raised ValueError (a 500) instead of resolving to nothing (a 404)."""
+
+    def _get_object_specific_action_url_pattern(self, action):
+        return rf"^{self.base_url_path}/{action}/(?P<instance_pk>[0-9]+)/$"
 
     def get_action_url_pattern(self, action):
         if action == "bulk":

@@ -6,7 +6,8 @@ Thin adapters: permission check, form, one service call, a message, a redirect.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.views.defaults import permission_denied
@@ -34,6 +35,18 @@ class ForbiddenMixin:
 class ReviewIndexView(ForbiddenMixin, IndexView):
     def is_permitted(self, user) -> bool:
         return self.permission_helper.user_can_list(user)
+
+    def get_queryset(self, request=None):
+        # Unknown filters or values of the wrong type in the query string (``?start=``,
+        # ``?created_at__gte=tomorrow``): a 400 saying so, where modeladmin would raise a 500.
+        try:
+            return super().get_queryset(request)
+        except IncorrectLookupParameters as err:
+            raise BadRequest("The review queue cannot be filtered by that query string.") from err
+
+    def get_search_results(self, request, queryset, search_term):
+        # PostgreSQL cannot compare text with a NUL character; nothing stored contains one.
+        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

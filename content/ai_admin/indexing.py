@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -81,7 +82,8 @@ def page_index_status_view(request, page_id: int):
         next_url = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             next_url = reverse("wagtailadmin_pages:edit", args=[page.pk])
-        return redirect(next_url)
+        # Not redirect(): it would try a ``next`` such as "-1" as a URL name and fail with a 500.
+        return HttpResponseRedirect(next_url)
     status = page_index_status(page_id=page.pk)
     return TemplateResponse(
         request,

@@ -14,6 +14,13 @@ from ai_core.budgets.models import BudgetOverride
 from ai_core.models import PromptTemplate
 
 from .forms import PromptTemplateForm
+from .hardening import (
+    PromptChooserViewSet,
+    PromptLockView,
+    PromptRevisionsCompareView,
+    PromptRevisionsUnscheduleView,
+    PromptUnlockView,
+)
 from .panels import GoldenStatusPanel
 from .views import PromptCreateView, PromptEditView, RoutingView
 
@@ -24,6 +31,12 @@ class PromptTemplateViewSet(SnippetViewSet):
     menu_label = "Prompts"
     add_view_class = PromptCreateView
     edit_view_class = PromptEditView  # the revert view is built from it, so reverts are gated too
+    # Wagtail's own views, made to answer hostile URLs with a 4xx instead of a 500 (see hardening).
+    lock_view_class = PromptLockView
+    unlock_view_class = PromptUnlockView
+    revisions_unschedule_view_class = PromptRevisionsUnscheduleView
+    revisions_compare_view_class = PromptRevisionsCompareView
+    chooser_viewset_class = PromptChooserViewSet
     list_display = [
         "key",
         "version",

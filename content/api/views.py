@@ -57,7 +57,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
             error_response(f"Request body is larger than {limit} bytes.", status=413, code="too_large")
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise BadBody(
             error_response("Request body is not valid UTF-8.", status=400, code="invalid_encoding")
@@ -66,9 +66,50 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadBody(
             error_response(f"Malformed JSON: {err.msg}.", status=400, code="malformed_json")
         ) from None
+    except (ValueError, RecursionError) as err:
+        # NaN/Infinity, integers past Python's digit limit, nesting deeper than the parser's stack:
+        # well-formed enough for json.loads to start, never a body any client of this API sends.
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err).split(":")[0]
+        raise BadBody(
+            error_response(f"Malformed JSON: {reason}.", status=400, code="malformed_json")
+        ) from None
     if not isinstance(data, dict):
         raise BadBody(error_response("The JSON body must be an object.", status=400, code="invalid"))
+    if not _storable_text(data):
+        # PostgreSQL refuses NUL characters and unpaired surrogates (\u0000, \ud800) in text and
+        # JSONB: refuse them here with a 400 rather than fail with a 500 when the row is written.
+        raise BadBody(
+            error_response(
+                "Request body contains a NUL character or an unpaired surrogate escape.",
+                status=400,
+                code="invalid_encoding",
+            )
+        )
     return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _storable_text(data: Any) -> bool:
+    """True unless a string anywhere in ``data`` (keys included) holds text PostgreSQL cannot store."""
+    pending = [data]
+    while pending:  # iterative: the nesting depth is only bounded by the body size
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _owner_fields(request: HttpRequest) -> dict[str, Any]:
