@@ -32,18 +32,25 @@ def index_page(self, page_id: int) -> None:
 
 
 @shared_task(
+    bind=True,
     name="content.summarize_page",
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    max_retries=5,
     soft_time_limit=30,
     time_limit=45,
 )
-def summarize_page(page_id: int) -> None:
+def summarize_page(self, page_id: int) -> None:
     """Request a summary of the page's live revision (the generation itself is an AI request task)."""
     from content.summaries import page_summary_request
 
-    page_summary_request(page_id=int(page_id))
+    try:
+        page_summary_request(page_id=int(page_id))
+    except OperationalError as err:
+        # The database dropped out (restart, failover): nothing else would ever ask for this
+        # revision's summary again, so try later instead of losing it.
+        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1))) from err
 
 
 @shared_task(name="content.summarize_page_force", ignore_result=True, soft_time_limit=30, time_limit=45)

@@ -1,0 +1,84 @@
+"""Redis (cache, budgets, streams and the Celery broker) restarts in the middle of a run.
+
+The private Redis keeps an append-only file, as a production Redis should: docker-compose.yml
+and scripts/services.sh run Redis without persistence, where a restart drops every queued task
+message (see the note in the summary table).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ai_core.budgets.models import BudgetReservation
+from ai_core.models import AIRequest, LLMUsageLog
+from tests.conftest import wait_for
+
+from .stack import wait_all_finished
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+REQUESTS = 8
+
+
+def test_a_redis_restart_mid_run_loses_no_request_and_healthz_tracks_it(
+    fault_stack, fake_provider, private_redis, fault_counts
+):
+    started = time.monotonic()
+    fake_provider.script(path="/v1/messages", latency=1.0, reply="Refunds take 14 days.", times=10_000)
+    stack = fault_stack(
+        "redis-restart",
+        REDIS_URL=private_redis.url,  # cache, budgets, breakers, streams and the broker
+        ANTHROPIC_API_KEY="sk-ant-test",
+        ANTHROPIC_BASE_URL=fake_provider.base_url,
+        AI_FALLBACK_TO_LOCAL="false",
+        AI_ANON_RATE_LIMIT_REQUESTS="1000",
+        AI_BUDGET_ANON_IP_DAILY_TOKENS="10000000",
+        AI_REVIEW_WEAK_GROUNDING="false",
+    )
+    visitor = stack.visitor()
+    ids = []
+    for n in range(REQUESTS):
+        response = visitor.ask(f"Question {n}: how long do refunds take?")
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    wait_for(
+        lambda: AIRequest.objects.filter(pk__in=ids, status=AIRequest.Status.DONE).count() >= 2,
+        timeout=60,
+        message=f"no request finished before the restart:\n{stack.worker_log()}",
+    )
+
+    private_redis.stop()
+    down = visitor.healthz()
+    assert down.status_code == 503 and "redis" in down.json()["down"], down.text
+    # A visitor asking while Redis is down is told to come back later, not shown a server error.
+    refused = visitor.ask("Asked while Redis is down?")
+    fault_counts.notes.append(f"ask while Redis down: HTTP {refused.status_code}")
+    time.sleep(2)
+    private_redis.start()
+    wait_for(
+        lambda: visitor.healthz().status_code == 200,
+        timeout=60,
+        message=f"/healthz never recovered: {visitor.healthz().text}",
+    )
+
+    statuses = wait_all_finished(ids, timeout=120)
+    fault_counts.tally(list(statuses.values()))
+    fault_counts.http_500 = stack.http_500
+    fault_counts.seconds = time.monotonic() - started
+    ok_rows = list(
+        LLMUsageLog.objects.filter(request_id__in=ids, outcome=LLMUsageLog.Outcome.OK).values_list(
+            "request_id", flat=True
+        )
+    )
+    fault_counts.duplicated = len(ok_rows) - len(set(ok_rows))
+    unsettled = BudgetReservation.objects.filter(request_id__in=ids, settled_at__isnull=True).count()
+    fault_counts.notes.append(f"statuses: {sorted(statuses.values())}; unsettled reservations: {unsettled}")
+
+    assert refused.status_code == 503, refused.text
+    assert fault_counts.lost == 0, f"{statuses}\n{stack.worker_log()}"
+    assert fault_counts.duplicated == 0
+    assert unsettled == 0
+    assert stack.http_500 == 0
+    visitor.close()
