@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 # Reinstall when the dependency list changes.
 INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv services browser demo test lint check pytest bench clean-venv
+.PHONY: help venv services browser demo test lint check pytest bench clean-venv faults
 
 help:
 	@echo "make demo      install everything, start PostgreSQL+pgvector, Redis, web, worker, beat; load demo content"
 	@echo "make test      install everything, start services, run ruff, checks and the test suite"
 	@echo "make services  install (if missing) and start PostgreSQL+pgvector and Redis only"
 	@echo "make bench     run the benchmarks in bench/ (tables on stdout)"
+	@echo "make faults    the fault suite: killed workers, Redis/PostgreSQL restarts, provider storms"
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
@@ -43,6 +44,11 @@ pytest: venv services browser
 
 test: venv services lint check pytest
 
+# Fault suite (tests/faults): kills workers, restarts private Redis/PostgreSQL copies, provider storms.
+# Not in `make test` (about 4 minutes on 2 cores); prints a table of what visitors saw.
+faults: venv services
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
+
 demo: venv services
 	@bash scripts/demo.sh
 
@@ -58,6 +64,9 @@ bench: venv services
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_reindex_throughput.py --pages 10
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_retrieval.py --sizes 10000 --queries 100
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/stream_latency.py 20
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/metrics_scrape.py --sizes 100000 --runs 3
+	@bash scripts/bench-tools.sh
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/http_throughput.py --duration 10 --reps 2
 
 clean-venv:
 	rm -rf $(VENV)

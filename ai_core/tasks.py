@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from ai_core import conf
+from ai_core.logcontext import log_context
 from ai_core.models import AIRequest
 
 logger = logging.getLogger(__name__)
@@ -38,18 +39,24 @@ def heartbeat(key: str) -> None:
     max_retries=conf.setting("TASK_MAX_RETRIES"),
 )
 def process_ai_request(self, request_id: str) -> None:
+    # The id usually arrives in the message headers already; a message queued without them is
+    # still tagged.
+    with log_context(ai_request_id=request_id):
+        _process_ai_request(self, request_id)
+
+
+def _process_ai_request(self, request_id: str) -> None:
     from ai_core.services.processing import RetryableFailure, ai_request_fail, ai_request_process
 
     final_attempt = self.request.retries >= self.max_retries
     # Provider calls stop a margin before the soft limit, so the task records a clean result.
     margin = conf.setting("TASK_DEADLINE_MARGIN_S")
     deadline = time.monotonic() + max(1.0, self.soft_time_limit - margin) if self.soft_time_limit else None
+    attempt = self.request.retries + 1
+    logger.info("ai_request processing attempt=%s", attempt)
     try:
-        ai_request_process(
-            request_id=request_id,
-            attempt=self.request.retries + 1,
-            final_attempt=final_attempt,
-            deadline=deadline,
+        outcome = ai_request_process(
+            request_id=request_id, attempt=attempt, final_attempt=final_attempt, deadline=deadline
         )
     except RetryableFailure as failure:
         # Exponential backoff, or the provider's own Retry-After when it sent one.
@@ -64,6 +71,17 @@ def process_ai_request(self, request_id: str) -> None:
     except Exception as err:
         ai_request_fail(request_id=request_id, code="internal", detail=repr(err))
         raise
+    else:
+        logger.info("ai_request processed status=%s skipped=%s", outcome.status, outcome.skipped)
+
+
+@shared_task(name="ai_core.recover_stalled_requests", ignore_result=True, soft_time_limit=60, time_limit=90)
+def recover_stalled_requests() -> None:
+    from ai_core.services.recovery import ai_requests_recover_stalled
+
+    report = ai_requests_recover_stalled()
+    if report.requeued or report.expired:
+        logger.warning("stalled ai_requests: requeued=%s expired=%s", report.requeued, report.expired)
 
 
 from ai_core.tasks_prompts import run_prompt_eval  # noqa: E402,F401  (autodiscovery imports ai_core.tasks only)

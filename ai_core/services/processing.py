@@ -40,6 +40,7 @@ USER_SAFE_ERRORS = {
     "unavailable": "The AI service is busy or unavailable right now. Please try again in a few minutes.",
     "bad_request": "This request could not be processed.",
     "internal": "Something went wrong while answering. The team has been notified.",
+    "expired": "This question was not answered in time. Please ask it again.",
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+import redis
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ai_core import conf
 from ai_core.budgets.ratelimit import RateLimited, rate_limit_check
@@ -16,8 +19,26 @@ from ai_core.budgets.services import (
     budget_reserve,
     estimate_tokens,
 )
+from ai_core.logcontext import bind_log_context, log_context
 from ai_core.models import AIRequest
 from ai_core.prompts.registry import UnknownPromptError, get_prompt
+
+logger = logging.getLogger(__name__)
+
+
+# AIRequest.page_id is a PositiveIntegerField: a larger id names no page and would make the insert fail.
+MAX_PAGE_ID = 2**31 - 1
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL stores neither NUL characters nor unpaired surrogates in text or JSONB."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class RequestRejected(Exception):
@@ -40,6 +61,18 @@ class RequestRejected(Exception):
         self.retry_after = retry_after
 
 
+def _redis_unavailable() -> RequestRejected:
+    """Budgets and rate limits live in Redis: while it is unreachable nothing can be admitted (or
+    charged), so the visitor is asked to come back, with a 503 rather than a server error."""
+    logger.warning("ai_request refused: Redis is unavailable for rate limits and budgets")
+    return RequestRejected(
+        "The AI service is briefly unavailable. Please try again in a moment.",
+        status=503,
+        code="unavailable",
+        retry_after=30,
+    )
+
+
 def ai_request_submit(
     *,
     prompt_key: Any,
@@ -50,7 +83,7 @@ def ai_request_submit(
     page_id: int | None = None,
 ) -> AIRequest:
     """Validate and store a request, then enqueue its task once the row is committed."""
-    if not isinstance(prompt_key, str) or not prompt_key:
+    if not isinstance(prompt_key, str) or not prompt_key or not _storable(prompt_key):
         raise RequestRejected("'prompt_key' must be a non-empty string.", fields=["prompt_key"])
     if not isinstance(payload, Mapping):
         raise RequestRejected("'payload' must be a JSON object.", fields=["payload"])
@@ -70,12 +103,27 @@ def ai_request_submit(
             code="missing_variables",
             fields=missing,
         )
-    wrong_type = [name for name in spec.variables if not isinstance(payload[name], str | int | float)]
+    wrong_type = [
+        name
+        for name in spec.variables
+        if isinstance(payload[name], bool) or not isinstance(payload[name], str | int | float)
+    ]
     if wrong_type:
         raise RequestRejected(
             f"Payload field(s) must be text: {', '.join(wrong_type)}.", code="invalid_type", fields=wrong_type
         )
-    if page_id is not None and (not isinstance(page_id, int) or isinstance(page_id, bool) or page_id < 1):
+    unstorable = [
+        name for name in spec.variables if isinstance(payload[name], str) and not _storable(payload[name])
+    ]
+    if unstorable:
+        raise RequestRejected(
+            f"Payload field(s) contain a NUL character or invalid Unicode: {', '.join(unstorable)}.",
+            code="invalid_encoding",
+            fields=unstorable,
+        )
+    if page_id is not None and (
+        not isinstance(page_id, int) or isinstance(page_id, bool) or not 1 <= page_id <= MAX_PAGE_ID
+    ):
         raise RequestRejected("'page_id' must be a positive integer.", fields=["page_id"])
 
     clean_payload = {name: payload[name] for name in spec.variables}
@@ -94,12 +142,16 @@ def ai_request_submit(
                 code="rate_limited",
                 retry_after=err.retry_after,
             ) from err
+        except redis.RedisError as err:
+            raise _redis_unavailable() from err
     try:
         hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload), client_ip=client_ip, **owner)
     except BudgetExceeded as err:
         raise RequestRejected(
             err.message, status=429, code="budget_exceeded", retry_after=err.retry_after
         ) from err
+    except redis.RedisError as err:
+        raise _redis_unavailable() from err
     try:
         with transaction.atomic():
             request = AIRequest.objects.create(
@@ -114,9 +166,7 @@ def ai_request_submit(
     except BaseException:
         budget_release(hold)
         raise
-    from ai_core.tasks import process_ai_request
-
-    transaction.on_commit(lambda: process_ai_request.delay(str(request.id)))
+    _enqueue(request, bind=True)
     return request
 
 
@@ -140,7 +190,31 @@ def ai_request_submit_system(
     except BaseException:
         budget_release(hold)
         raise
+    _enqueue(request, bind=False)  # often one of many (a publish, a command): keep no context
+    return request
+
+
+def _enqueue(request: AIRequest, *, bind: bool) -> None:
+    """Queue the task after commit. The worker's log lines for the task carry the request id (the
+    message takes it along in a header, see ai_core/logcontext); with ``bind`` so do the rest of
+    this HTTP request's (LogContextMiddleware drops it when the response is done)."""
     from ai_core.tasks import process_ai_request
 
-    transaction.on_commit(lambda: process_ai_request.delay(str(request.id)))
-    return request
+    fields = {"ai_request_id": request.pk, "prompt_key": request.prompt_key}
+    if bind:
+        bind_log_context(**fields)
+    with log_context(**fields):
+        logger.info("ai_request submitted prompt_version=%s", request.prompt_version)
+
+    def send() -> None:
+        # on_commit may run after the caller's context is gone (an outer atomic block), so re-bind.
+        with log_context(**fields):
+            try:
+                process_ai_request.delay(str(request.pk))
+            except (KombuOperationalError, redis.RedisError):
+                # The row is committed and the budget held: the visitor keeps a pollable request,
+                # and the recovery sweep (ai_core/services/recovery.py) queues it once the broker
+                # is back, rather than this request ending in a server error.
+                logger.exception("ai_request could not be queued; the recovery sweep will retry it")
+
+    transaction.on_commit(send)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "site_config.middleware.NoModelCallsInRequestMiddleware",
+    "site_config.middleware.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +86,19 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under ASGI each request runs its sync code in a thread of its own, so a persistent connection is
+# never reused: every request connects (~7 ms with scram auth) and the old connections pile up until
+# PostgreSQL refuses clients (seen in bench/http_throughput.py). Django's advice for ASGI is
+# CONN_MAX_AGE 0 plus a pool: DATABASE_POOL=true, for the web server. Celery workers (one thread per
+# process) keep their persistent connection. CONN_HEALTH_CHECKS makes Django check each pooled
+# connection on checkout, so a PostgreSQL restart costs no failed request.
+if env.bool("DATABASE_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -136,6 +150,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process warms up the providers (MiniLM weights) in worker_process_init; under load that
+# takes longer than Celery's 4 s default, and the replacement for a killed process (hard time
+# limit, OOM) was itself killed again and again, leaving the worker up but running nothing.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=60.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 # Redis redelivers unacked messages after this; it must exceed the longest task.
@@ -146,6 +164,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reset-daily-budgets": {"task": "budgets.reset_daily", "schedule": 3600.0},
     # Held AI outputs pending longer than AI_CORE["REVIEW"]["ESCALATE_AFTER_MINUTES"] are escalated.
     "review-escalate-stale": {"task": "review.escalate_stale", "schedule": 300.0},
+    # Daily cost alerts (AI_CORE["ALERTS"]); each settled request also checks its own scopes at once.
+    "budget-alerts-check": {"task": "budgets.check_alerts", "schedule": 60.0},
+    # AI requests whose task message was lost (a Redis restart, a broker outage at submit time).
+    "ai-requests-recover-stalled": {"task": "ai_core.recover_stalled_requests", "schedule": 60.0},
 }
 
 # --- Wagtail
@@ -158,11 +180,41 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="lectern@localhost")
 
+# --- Observability. /metrics answers a bearer token equal to this (or staff allowed to view usage).
+LECTERN_METRICS_TOKEN = env("LECTERN_METRICS_TOKEN", default="")
+LOG_FORMATS = ("plain", "json")
+
+
+def log_format_from_env(default: str) -> str:
+    """``LECTERN_LOG_FORMAT``: "json" (one object per line, for log shippers) or "plain"."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env("LECTERN_LOG_FORMAT", default=default)
+    if value not in LOG_FORMATS:
+        raise ImproperlyConfigured(
+            f"LECTERN_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}."
+        )
+    return value
+
+
+LECTERN_LOG_FORMAT = log_format_from_env("plain")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(log_context)s %(message)s"},
+        "json": {"()": "ai_core.logcontext.JsonFormatter"},
+    },
+    # Every line names the AI request (and Celery task) it belongs to; see ai_core/logcontext.py.
+    "filters": {"log_context": {"()": "ai_core.logcontext.LogContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LECTERN_LOG_FORMAT,
+            "filters": ["log_context"],  # the plain format needs it too (%(log_context)s)
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
