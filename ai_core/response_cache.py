@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+import redis
+
 from ai_core import conf
 from ai_core.resilience.runtime import redis_key, shared_redis
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -31,11 +36,24 @@ def cache_key(*, prompt_key: str, prompt_version: int, system: str, user: str, t
 
 
 def response_cache_get(key: str, *, fallback: bool = False) -> CachedResponse | None:
-    raw = shared_redis().get(f"{key}:last" if fallback else key)
+    """A cached answer, or None. Redis being unreachable is a miss: the cache only saves money, and
+    a visitor should get a generated answer rather than an error while Redis restarts."""
+    try:
+        raw = shared_redis().get(f"{key}:last" if fallback else key)
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("response cache unreachable: treated as a miss")
+        return None
     return CachedResponse(**json.loads(raw)) if raw else None
 
 
 def response_cache_put(key: str, response: CachedResponse) -> None:
+    try:
+        _put(key, response)
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("response cache unreachable: answer not cached")
+
+
+def _put(key: str, response: CachedResponse) -> None:
     client = shared_redis()
     ttl, fallback_ttl = conf.setting("RESPONSE_CACHE_TTL"), conf.setting("RESPONSE_CACHE_FALLBACK_TTL")
     data = json.dumps(asdict(response))

@@ -10,7 +10,7 @@ import time
 
 import redis
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
 
 from ai_core import conf
@@ -68,11 +68,30 @@ def _process_ai_request(self, request_id: str) -> None:
         logger.warning("ai_request %s no longer exists; dropping its task", request_id)
     except SoftTimeLimitExceeded:
         ai_request_fail(request_id=request_id, code="timeout", detail="soft time limit exceeded")
+    except (redis.ConnectionError, redis.TimeoutError) as err:
+        # Redis (budgets, breakers, the answer stream) restarted under us: a later attempt will
+        # most likely find it back, so only the final attempt fails the visitor's request.
+        if not final_attempt:
+            _retry_after_redis_error(self, err)
+        # The retry could not be queued either (the broker is that Redis): a clean, retryable
+        # failure for the visitor now beats an answer that arrives minutes later, if at all.
+        ai_request_fail(request_id=request_id, code="unavailable", detail=repr(err))
     except Exception as err:
         ai_request_fail(request_id=request_id, code="internal", detail=repr(err))
         raise
     else:
         logger.info("ai_request processed status=%s skipped=%s", outcome.status, outcome.skipped)
+
+
+def _retry_after_redis_error(task, err: Exception) -> None:
+    """Raise Celery's Retry if the retry could be queued. The broker is usually the same Redis, so
+    queueing can fail too; then this returns and the caller decides."""
+    try:
+        raise task.retry(countdown=min(2 ** (task.request.retries + 2), 30)) from err
+    except Retry:
+        raise
+    except Exception:
+        logger.warning("could not queue a retry after a Redis error")
 
 
 @shared_task(name="ai_core.recover_stalled_requests", ignore_result=True, soft_time_limit=60, time_limit=90)
