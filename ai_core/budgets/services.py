@@ -7,8 +7,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import redis
 from django.db.models import F, Sum
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ai_core import conf
 from ai_core.prompts.spec import PromptSpec
@@ -126,14 +128,21 @@ def budget_settle(*, request_id) -> int | None:
     logger.info(
         "budget settled request=%s reserved=%s actual=%s", request_id, reservation.reserved_tokens, actual
     )
-    # The request's cost is final now: alert at once if it took its prompt key or user over the
-    # daily cost threshold, rather than at the next beat check.
-    from .alerts import budget_alerts_check_for_request
-
-    budget_alerts_check_for_request(
-        prompt_key=reservation.request.prompt_key, user_id=reservation.request.user_id
-    )
+    _queue_alert_check(prompt_key=reservation.request.prompt_key, user_id=reservation.request.user_id)
     return actual - reservation.reserved_tokens
+
+
+def _queue_alert_check(*, prompt_key: str, user_id: int | None) -> None:
+    """The request's cost is final: check at once whether it took its prompt key or user over the
+    daily cost threshold, rather than at the next beat check. The check sums the day's usage rows,
+    so it runs as a task of its own instead of delaying the visitor's final answer; if the broker
+    is unreachable the beat check catches up."""
+    from .tasks import check_budget_alerts_for_request
+
+    try:
+        check_budget_alerts_for_request.delay(prompt_key, user_id)
+    except (KombuOperationalError, redis.RedisError):
+        logger.warning("could not queue the budget alert check for prompt_key=%s", prompt_key)
 
 
 def budget_reset_daily() -> int:

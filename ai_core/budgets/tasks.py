@@ -16,6 +16,14 @@ def check_budget_alerts() -> int:
     return len(budget_alerts_check())
 
 
+@shared_task(name="budgets.check_alerts_for_request", ignore_result=True, soft_time_limit=30, time_limit=45)
+def check_budget_alerts_for_request(prompt_key: str, user_id: int | None) -> int:
+    """Queued when a request's cost is settled: only its prompt key and user are checked."""
+    from .alerts import budget_alerts_check_for_request
+
+    return len(budget_alerts_check_for_request(prompt_key=prompt_key, user_id=user_id))
+
+
 @shared_task(
     name="budgets.send_alert_email",
     ignore_result=True,
