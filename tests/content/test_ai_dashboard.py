@@ -163,6 +163,15 @@ def test_each_table_exports_as_csv_for_the_same_range(admin_client, usage):
     assert "start date must be on or before" in bad.content.decode()
 
 
+@pytest.mark.django_db
+def test_free_calls_export_as_a_plain_zero_cost_not_scientific_notation(admin_client):
+    usage_row(cost="0", provider="local", model="extractive-minilm")  # the offline provider costs nothing
+    rows = list(
+        csv.reader(io.StringIO(admin_client.get(URL, {**RANGE, "export": "cost_by_day"}).content.decode()))
+    )
+    assert (rows[1][0], rows[1][1], rows[1][2]) == (DAY.isoformat(), "1", "0.00000000")
+
+
 def test_every_table_on_the_page_has_a_working_csv_link(admin_client, usage):
     html = admin_client.get(URL, RANGE).content.decode()
     for table in TABLES:

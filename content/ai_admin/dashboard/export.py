@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.http import HttpResponse
 
@@ -32,9 +33,12 @@ Rows = Iterable[Sequence[object]]
 
 
 def safe_cell(value: object) -> object:
-    """Prefix text a spreadsheet would evaluate with an apostrophe; numbers pass unchanged."""
+    """Prefix text a spreadsheet would evaluate with an apostrophe; numbers pass unchanged, costs
+    in plain notation (a zero sum of 8-decimal costs is Decimal("0E-8"), which str() keeps)."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
+    if isinstance(value, Decimal):
+        return format(value, "f")
     return value
 
 
