@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -88,7 +89,45 @@ def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str]
     proc.log_path = log_path
     proc.hostname = hostname
     proc.queue = queue
+    proc.broker_url = broker_url
+    _LIVE_WORKERS.append(proc)
     return proc
+
+
+# Workers started by start_celery_worker, so a test's teardown can wait for them to go idle.
+_LIVE_WORKERS: list = []
+IDLE_WAIT_S = 15.0
+
+
+def _worker_busy(client: redis.Redis, queue: str) -> bool:
+    """Messages still queued for ``queue``, or taken but not yet acknowledged (every task acks late,
+    so a task in progress keeps its message in kombu's ``unacked`` hash, routed by queue name)."""
+    if client.llen(queue):
+        return True
+    return any(json.loads(raw)[2] == queue for raw in client.hvals("unacked"))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Before a test's fixtures are torn down, let live workers finish what the test set off.
+
+    A request is "done" for the test once its row says so, but the worker may still be settling
+    its budget or running the alert check it queued. A transactional test's teardown TRUNCATEs
+    every table, and that racing a worker's query ends in a PostgreSQL deadlock (seen in CI).
+    """
+    running = [proc for proc in _LIVE_WORKERS if proc.poll() is None]
+    deadline = time.monotonic() + IDLE_WAIT_S
+    for proc in running:
+        client = redis.Redis.from_url(proc.broker_url)
+        try:
+            while _worker_busy(client, proc.queue) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except redis.RedisError:
+            pass  # a fault test stopped this broker on purpose
+        finally:
+            client.close()
+    _LIVE_WORKERS[:] = [proc for proc in _LIVE_WORKERS if proc.poll() is None]
+    yield
 
 
 def stop_celery_worker(proc) -> None:
