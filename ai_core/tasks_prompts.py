@@ -17,7 +17,7 @@ from ai_core import conf
     time_limit=conf.setting("PROMPT_EVAL_TIME_LIMIT"),
 )
 def run_prompt_eval(run_id: int) -> None:
-    from ai_core.services.prompts import prompt_eval_execute, prompt_eval_fail
+    from ai_core.services.prompt_evals import prompt_eval_execute, prompt_eval_fail
 
     try:
         prompt_eval_execute(run_id=run_id)

@@ -1,6 +1,6 @@
 """Golden cases: what a prompt's output must (not) contain, checked without calling anything.
 
-The checks are pure so the runner (``ai_core.services.prompts``), the admin preview and tests share
+The checks are pure so the runner (``ai_core.services.prompt_evals``), the admin preview and tests share
 them. A case may carry ``sources`` (a list of texts) among its inputs: they become the numbered
 ``<source>`` blocks a RAG prompt expects, and the local extractive provider reads them directly.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wagtail.admin.panels import Panel
 
-from ai_core.services.prompts import prompt_eval_latest
+from ai_core.services.prompt_evals import prompt_eval_latest
 
 
 class GoldenStatusPanel(Panel):

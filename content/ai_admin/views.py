@@ -11,7 +11,8 @@ from wagtail.snippets.views.snippets import CreateView, EditView
 from ai_core import conf
 from ai_core.routing import routing_table
 from ai_core.selectors import cache_hit_rates
-from ai_core.services.prompts import prompt_eval_request, prompt_routing_rows
+from ai_core.services.prompt_evals import prompt_eval_request
+from ai_core.services.prompt_sync import prompt_routing_rows
 
 
 class GatedPublishMixin:

@@ -13,7 +13,7 @@ from ai_core.prompts.db_source import clear_live_prompts
 from ai_core.prompts.registry import yaml_prompts
 from ai_core.prompts.spec import PromptSpec
 from ai_core.providers import reset_providers
-from ai_core.services.prompts import prompt_yaml_dump
+from ai_core.services.prompt_sync import prompt_yaml_dump
 
 REPO_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 

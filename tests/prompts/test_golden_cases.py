@@ -13,7 +13,7 @@ import pytest
 
 from ai_core.prompts.registry import yaml_prompts
 from ai_core.providers import generation_provider
-from ai_core.services.prompts import golden_case_run
+from ai_core.services.prompt_evals import golden_case_run
 
 CASES = [
     pytest.param(key, case, id=f"{key}/{case.name}")

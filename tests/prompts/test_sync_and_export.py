@@ -14,7 +14,7 @@ from ai_core.models import PromptEvalRun, PromptTemplate
 from ai_core.models.prompts import spec_fingerprint
 from ai_core.prompts.loader import load_prompt_dir, load_prompt_file
 from ai_core.prompts.registry import get_prompt
-from ai_core.services.prompts import prompts_sync
+from ai_core.services.prompt_sync import prompts_sync
 
 from .conftest import write_prompt
 
@@ -158,7 +158,7 @@ def test_export_of_selected_keys_only(prompts_dir: Path, tmp_path: Path) -> None
 def test_the_shipped_files_are_already_in_export_layout() -> None:
     """So ``export_prompts`` after a plain sync leaves git clean (checked without a database)."""
     from ai_core import conf
-    from ai_core.services.prompts import prompt_yaml_dump
+    from ai_core.services.prompt_sync import prompt_yaml_dump
 
     for path in sorted(conf.prompts_dir().glob("*.yaml")):
         assert prompt_yaml_dump(load_prompt_file(path)) == path.read_text(), path.name

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from ai_core.services.prompts import prompts_export
+from ai_core.services.prompt_sync import prompts_export
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from ai_core import conf
 from ai_core.prompts.loader import load_prompt_dir
 from ai_core.prompts.registry import UnknownPromptError, get_prompt, prompt_keys
 from ai_core.prompts.spec import PromptSpec
-from ai_core.services.prompts import CaseOutcome, GoldenReport, golden_suite_run
+from ai_core.services.prompt_evals import CaseOutcome, GoldenReport, golden_suite_run
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERROR"}
 

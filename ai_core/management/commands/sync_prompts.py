@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ai_core.prompts.spec import PromptValidationError
-from ai_core.services.prompts import prompts_sync
+from ai_core.services.prompt_sync import prompts_sync
 
 
 class Command(BaseCommand):
