@@ -2,7 +2,7 @@
 
 ``ai_core.E001`` the prompt directory is missing, ``ai_core.E002`` a file is not valid YAML,
 ``ai_core.E003`` a field is invalid (the message names file and field), ``ai_core.E004`` the
-``PROMPT_SOURCE`` setting cannot be imported.
+``PROMPT_SOURCE`` setting cannot be imported, ``ai_core.E005`` ``AI_CORE["STREAMS"]`` is invalid.
 """
 
 from __future__ import annotations
@@ -45,4 +45,14 @@ def check_prompt_source(app_configs=None, **kwargs) -> list[CheckMessage]:
         return [Error(f"AI_CORE['PROMPT_SOURCE'] cannot be imported: {err}", id="ai_core.E004")]
     if not callable(source):
         return [Error(f"AI_CORE['PROMPT_SOURCE'] ({path}) is not callable.", id="ai_core.E004")]
+    return []
+
+
+def check_stream_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    try:
+        conf.stream_settings()
+    except conf.InvalidAICoreSettingError as err:
+        return [
+            Error(str(err), hint="See AI_CORE['STREAMS'] in site_config/settings/ai.py.", id="ai_core.E005")
+        ]
     return []

@@ -82,3 +82,40 @@ def price_for(model: str) -> ModelPrice:
 
 def setting_or_none(name: str) -> Any:
     return _raw().get(name)
+
+
+class InvalidStreamSettingError(InvalidAICoreSettingError):
+    pass
+
+
+@dataclass(kw_only=True, frozen=True)
+class StreamSettings:
+    """``AI_CORE["STREAMS"]``: how many answer streams a visitor may hold open at once, and for how
+    long. Every open stream is a socket and a Redis connection in a web process; without a cap one
+    visitor can hold hundreds."""
+
+    max_per_session: int
+    max_per_client: int
+    # A counted stream's lease; the relay renews it while open, so a killed process frees its
+    # slots after at most this long.
+    lease_s: int
+    # One connection's longest life; the browser's EventSource then reconnects with Last-Event-ID.
+    max_open_s: int
+    retry_after_s: int
+
+
+def stream_settings() -> StreamSettings:
+    raw = setting("STREAMS")
+    names = ("MAX_PER_SESSION", "MAX_PER_CLIENT", "LEASE_S", "MAX_OPEN_S", "RETRY_AFTER_S")
+    values = {}
+    for name in names:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidStreamSettingError(
+                f"AI_CORE['STREAMS'][{name!r}] must be a positive integer, not {value!r}."
+            )
+        values[name.lower()] = value
+    if values["lease_s"] < 15:
+        # The relay renews the lease once per Redis wait (up to 10 s); a shorter lease lapses while open.
+        raise InvalidStreamSettingError("AI_CORE['STREAMS']['LEASE_S'] must be at least 15 seconds.")
+    return StreamSettings(**values)

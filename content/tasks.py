@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
 
 from ai_core.providers.errors import ProviderError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -43,10 +47,15 @@ def index_page(self, page_id: int) -> None:
 )
 def summarize_page(self, page_id: int) -> None:
     """Request a summary of the page's live revision (the generation itself is an AI request task)."""
+    from ai_core.budgets.services import BudgetExceeded
     from content.summaries import page_summary_request
 
     try:
         page_summary_request(page_id=int(page_id))
+    except BudgetExceeded as err:
+        # Not an error of this task: the system pool is empty for today. The catch-up beat task
+        # (summaries_catch_up) finds the page without a summary and asks again when it refills.
+        logger.warning("summary of page=%s refused for budget; the catch-up will retry: %s", page_id, err)
     except OperationalError as err:
         # The database dropped out (restart, failover): nothing else would ever ask for this
         # revision's summary again, so try later instead of losing it.
@@ -56,6 +65,20 @@ def summarize_page(self, page_id: int) -> None:
 @shared_task(name="content.summarize_page_force", ignore_result=True, soft_time_limit=30, time_limit=45)
 def summarize_page_force(page_id: int) -> None:
     """An editor asked for a new summary even though one exists for this revision."""
+    from ai_core.budgets.services import BudgetExceeded
     from content.summaries import page_summary_request
 
-    page_summary_request(page_id=int(page_id), force=True)
+    try:
+        page_summary_request(page_id=int(page_id), force=True)
+    except BudgetExceeded as err:
+        # The page keeps the summary it has; the editor can ask again once the system pool refills.
+        logger.warning("regenerating the summary of page=%s refused for budget: %s", page_id, err)
+
+
+@shared_task(name="content.summaries_catch_up", ignore_result=True, soft_time_limit=120, time_limit=150)
+def summaries_catch_up() -> int:
+    """Beat task: summaries refused for budget, or stale after a re-index, asked for again (a
+    bounded batch per run, as system work). Returns how many were requested."""
+    from content.summaries import page_summaries_catch_up
+
+    return page_summaries_catch_up().requested

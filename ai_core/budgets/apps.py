@@ -12,6 +12,14 @@ class BudgetsConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from .checks import check_alert_settings
+        from .checks import (
+            check_alert_settings,
+            check_budget_pools,
+            check_summary_catch_up,
+            check_trusted_proxies,
+        )
 
         checks.register(check_alert_settings, "ai_core")
+        checks.register(check_budget_pools, "ai_core")
+        checks.register(check_summary_catch_up, "ai_core")
+        checks.register(check_trusted_proxies, "ai_core")

@@ -37,7 +37,7 @@ return {1, 0, math.floor(worst)}
 
 @dataclass(kw_only=True, frozen=True)
 class Scope:
-    name: str  # "site", "user:42", "anon:<session>", "anon-ip:<ip>"
+    name: str  # "site", "pool:anonymous", "user:42", "anon:<session>", "anon-ip:<client key>"
     limit: int
 
 

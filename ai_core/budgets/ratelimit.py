@@ -1,4 +1,8 @@
-"""Fixed-window request rate limits for anonymous visitors (Redis INCR + EXPIRE)."""
+"""Fixed-window request rate limits for anonymous visitors (Redis INCR + EXPIRE).
+
+Identities are the session and the client key (``ai_core.clients.client_key``: the proxy-aware
+client address, an IPv6 /64 as one), so neither a proxy nor a fresh IPv6 address per request
+changes who is counted."""
 
 from __future__ import annotations
 

@@ -22,6 +22,12 @@ from .models import BudgetOverride, BudgetReservation
 logger = logging.getLogger(__name__)
 CHARS_PER_TOKEN = 4
 
+# Daily pools (AI_CORE["BUDGETS"]["POOL_DAILY_TOKENS"]), each with its own limit.
+POOL_ANONYMOUS = "anonymous"
+POOL_USER = "user"
+POOL_SYSTEM = "system"
+POOLS = (POOL_ANONYMOUS, POOL_USER, POOL_SYSTEM)
+
 
 class BudgetExceeded(Exception):
     def __init__(self, message: str, *, scope: str, retry_after: int):
@@ -59,41 +65,102 @@ def estimate_tokens(spec: PromptSpec, payload: Mapping[str, object]) -> int:
     return estimate
 
 
-def scopes_for(*, user=None, session_key: str = "", client_ip: str | None = None) -> list[ledger.Scope]:
-    budgets = conf.setting("BUDGETS")
-    scopes = [ledger.Scope(name="site", limit=budgets["SITE_DAILY_TOKENS"])]
+def budget_pool_for(*, user=None, system: bool = False) -> str:
+    """Which daily pool a request draws on: the site's own work, a signed-in user, or a visitor."""
+    if system:
+        return POOL_SYSTEM
     if user is not None and user.is_authenticated:
+        return POOL_USER
+    return POOL_ANONYMOUS
+
+
+def scopes_for(
+    *, pool: str | None = None, user=None, session_key: str = "", client_ip: str | None = None
+) -> list[ledger.Scope]:
+    """The counters a request must fit in: its own (user, or session and client address), then
+    its pool, then the site's ceiling. Each pool has its own limit, so a crowd of anonymous visitors
+    can empty the anonymous pool but never the tokens kept for signed-in users or system work."""
+    budgets = conf.setting("BUDGETS")
+    pool = pool or budget_pool_for(user=user)
+    if pool not in POOLS:
+        raise ValueError(f"unknown budget pool {pool!r}; one of {POOLS}")
+    scopes = []
+    if pool == POOL_USER and user is not None and user.is_authenticated:
         override = BudgetOverride.objects.filter(user=user).values_list("daily_tokens", flat=True).first()
         scopes.append(ledger.Scope(name=f"user:{user.pk}", limit=override or budgets["USER_DAILY_TOKENS"]))
-        return scopes
-    if session_key:
-        scopes.append(ledger.Scope(name=f"anon:{session_key}", limit=budgets["ANON_DAILY_TOKENS"]))
-    if client_ip:
-        # Without a session the IP is the visitor; with one, it still caps cookie-dropping clients.
-        limit = budgets["ANON_IP_DAILY_TOKENS"] if session_key else budgets["ANON_DAILY_TOKENS"]
-        scopes.append(ledger.Scope(name=f"anon-ip:{client_ip}", limit=limit))
+    elif pool == POOL_ANONYMOUS:
+        if session_key:
+            scopes.append(ledger.Scope(name=f"anon:{session_key}", limit=budgets["ANON_DAILY_TOKENS"]))
+        if client_ip:
+            # Without a session the address is the visitor; with one, it still caps cookie-dropping
+            # clients. ``client_ip`` is ai_core.clients.client_key: an IPv6 /64 counts once.
+            limit = budgets["ANON_IP_DAILY_TOKENS"] if session_key else budgets["ANON_DAILY_TOKENS"]
+            scopes.append(ledger.Scope(name=f"anon-ip:{client_ip}", limit=limit))
+    scopes.append(ledger.Scope(name=f"pool:{pool}", limit=budgets["POOL_DAILY_TOKENS"][pool]))
+    scopes.append(ledger.Scope(name="site", limit=budgets["SITE_DAILY_TOKENS"]))
     return scopes
 
 
-def budget_reserve(*, tokens: int, user=None, session_key: str = "", client_ip: str | None = None) -> Hold:
+def _refusal(*, rejected_scope: str, tokens: int) -> str:
+    if rejected_scope == f"pool:{POOL_ANONYMOUS}":
+        return (
+            "Today's AI budget for visitors who are not signed in is used up. Sign in to keep asking, "
+            "or try again after midnight UTC, when it resets."
+        )
+    if rejected_scope == f"pool:{POOL_USER}":
+        return "Today's AI budget for signed-in users is used up. It resets at midnight UTC."
+    if rejected_scope == f"pool:{POOL_SYSTEM}":
+        return "Today's AI budget for the site's own work (summaries, evaluations) is used up."
+    who = "the site's" if rejected_scope == "site" else "your"
+    return (
+        f"This request needs about {tokens} tokens, which is more than {who} remaining AI budget for today. "
+        "The budget resets at midnight UTC."
+    )
+
+
+def budget_reserve(
+    *,
+    tokens: int,
+    pool: str | None = None,
+    user=None,
+    session_key: str = "",
+    client_ip: str | None = None,
+) -> Hold:
+    """Hold ``tokens`` in every counter the request must fit in, or in none (``BudgetExceeded``).
+    ``pool`` defaults from ``user`` (signed in or not); system work passes ``POOL_SYSTEM``."""
     day = today()
-    scopes = scopes_for(user=user, session_key=session_key, client_ip=client_ip)
+    scopes = scopes_for(pool=pool, user=user, session_key=session_key, client_ip=client_ip)
     result = ledger.reserve(shared_redis(), prefix=redis_key("budget"), day=day, scopes=scopes, tokens=tokens)
     if not result.ok:
-        who = "the site's" if result.rejected_scope == "site" else "your"
+        rejected = result.rejected_scope
         raise BudgetExceeded(
-            f"This request needs about {tokens} tokens, which is more than {who} remaining AI budget for today. "
-            "The budget resets at midnight UTC.",
-            scope=result.rejected_scope.split(":")[0],
+            _refusal(rejected_scope=rejected, tokens=tokens),
+            scope=rejected if rejected.startswith("pool:") else rejected.split(":")[0],
             retry_after=seconds_until_reset(),
         )
     downgraded = result.share_after > conf.setting("BUDGETS")["SOFT_LIMIT_SHARE"]
     return Hold(day=day, keys=result.keys, tokens=tokens, downgraded=downgraded)
 
 
+def budget_pool_has_room(*, pool: str, tokens: int = 1) -> bool:
+    """Whether ``pool`` (and the site ceiling) could take ``tokens`` now. A hint for batch work
+    deciding whether to start; only ``budget_reserve`` decides, atomically."""
+    budgets = conf.setting("BUDGETS")
+    day = today()
+    return (
+        budget_usage(scope=f"pool:{pool}", day=day) + tokens <= budgets["POOL_DAILY_TOKENS"][pool]
+        and budget_usage(scope="site", day=day) + tokens <= budgets["SITE_DAILY_TOKENS"]
+    )
+
+
 def budget_release(hold: Hold) -> None:
     """Give back a hold whose request was never stored."""
     ledger.adjust(shared_redis(), keys=hold.keys, delta=-hold.tokens)
+
+
+def budget_hold_settle(hold: Hold, *, actual: int) -> None:
+    """Charge what work without an AIRequest (a golden run) really used: refund or top up."""
+    ledger.adjust(shared_redis(), keys=hold.keys, delta=actual - hold.tokens)
 
 
 def budget_record(*, request, hold: Hold) -> BudgetReservation:

@@ -20,6 +20,8 @@ from .sources import format_sources
 from .spec import GoldenCase, PromptSpec
 
 CITATION_RE = re.compile(r"\[(\d+)\]")
+# Closing tags, counted: system prompts name "<source> blocks" in prose, but never close one.
+SOURCE_BLOCK_RE = re.compile(r"</source>")
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -82,8 +84,13 @@ def preview_cases(spec: PromptSpec) -> list[dict[str, Any]]:
     return rendered
 
 
-def check_output(expect: Mapping[str, Any], output: str) -> list[CheckResult]:
-    """Every expectation of a case against one output, in a stable order."""
+def check_output(
+    expect: Mapping[str, Any], output: str, *, source_count: int | None = None, prompt: str | None = None
+) -> list[CheckResult]:
+    """Every expectation of a case against one output, in a stable order.
+
+    ``source_count`` (the case's sources) and ``prompt`` (the rendered system + user text) feed the
+    expectations about the prompt itself; without them those expectations fail rather than pass."""
     checks: list[CheckResult] = []
     for text in _as_list(expect.get("contains")):
         checks.append(CheckResult(kind="contains", expected=text, passed=text in output))
@@ -106,6 +113,26 @@ def check_output(expect: Mapping[str, Any], output: str) -> list[CheckResult]:
         checks.append(CheckResult(kind="must_cite", expected=True, passed=bool(cited), detail=detail))
     if "json_schema" in expect:
         checks.append(_check_json(expect["json_schema"], output))
+    if expect.get("cites_only_sources"):
+        cited = sorted({int(n) for n in CITATION_RE.findall(output)})
+        foreign = [n for n in cited if source_count is None or not 1 <= n <= source_count]
+        if source_count is None:
+            detail = "the case's sources are unknown"
+        else:
+            detail = f"cites {foreign}, not among the case's {source_count} source(s)" if foreign else ""
+        passed = source_count is not None and not foreign
+        checks.append(CheckResult(kind="cites_only_sources", expected=True, passed=passed, detail=detail))
+    if "prompt_source_blocks" in expect:
+        wanted = int(expect["prompt_source_blocks"])
+        found = len(SOURCE_BLOCK_RE.findall(prompt)) if prompt is not None else None
+        checks.append(
+            CheckResult(
+                kind="prompt_source_blocks",
+                expected=wanted,
+                passed=found == wanted,
+                detail="prompt not rendered" if found is None else f"{found} <source> block(s) in the prompt",
+            )
+        )
     return checks
 
 

@@ -15,7 +15,18 @@ from .render import RenderedPrompt, placeholders, render_template
 TIERS = ("small", "medium", "large")
 REVIEW_POLICIES = ("never", "on_flag", "always")
 TASKS = ("answer", "summary", "classify", "generate")
-EXPECTATION_KINDS = ("contains", "not_contains", "regex", "json_schema", "max_length", "must_cite")
+EXPECTATION_KINDS = (
+    "contains",
+    "not_contains",
+    "regex",
+    "json_schema",
+    "max_length",
+    "must_cite",
+    # Every [n] the output cites is one of the case's own sources (none invented or forged).
+    "cites_only_sources",
+    # The rendered prompt holds exactly this many <source> blocks (visitor text cannot add one).
+    "prompt_source_blocks",
+)
 REQUIRED_FIELDS = ("key", "version", "description", "max_tokens", "temperature", "system", "user")
 KNOWN_FIELDS = (
     *REQUIRED_FIELDS,

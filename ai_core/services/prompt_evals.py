@@ -13,11 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Revision
 
 from ai_core import conf, providers
+from ai_core.budgets.services import (
+    POOL_SYSTEM,
+    BudgetExceeded,
+    budget_hold_settle,
+    budget_release,
+    budget_reserve,
+    estimate_tokens,
+)
 from ai_core.models import LLMUsageLog, PromptEvalRun, PromptTemplate
 from ai_core.models.prompts import spec_fingerprint
 from ai_core.prompts.golden import CheckResult, case_context, check_output, summarise
@@ -88,11 +97,23 @@ def golden_case_run(*, spec: PromptSpec, case: GoldenCase, provider: GenerationP
         labels=spec.labels,
         metadata=context.metadata,
     )
+    try:
+        # Golden runs are the site's own work: they draw on the system pool, never a visitor's.
+        hold = budget_reserve(tokens=estimate_tokens(spec, context.values), pool=POOL_SYSTEM)
+    except BudgetExceeded as err:
+        return CaseOutcome(prompt=label, case=case.name, status="error", detail=f"budget_exceeded: {err}")
+    except redis.RedisError as err:
+        return CaseOutcome(prompt=label, case=case.name, status="error", detail=f"budget_unavailable: {err}")
     started = time.monotonic()
     try:
         result = provider.generate(request)
     except ProviderError as err:
+        budget_release(hold)
         return CaseOutcome(prompt=label, case=case.name, status="error", detail=f"{err.code}: {err}")
+    except BaseException:
+        budget_release(hold)
+        raise
+    budget_hold_settle(hold, actual=result.usage.total_tokens)
     latency_ms = result.latency_ms or int((time.monotonic() - started) * 1000)
     usage_log_record(
         operation=LLMUsageLog.Operation.GENERATION,
@@ -105,7 +126,12 @@ def golden_case_run(*, spec: PromptSpec, case: GoldenCase, provider: GenerationP
         subject_type="golden_case",
         subject_id=case.name[:64],
     )
-    checks = check_output(case.expect, result.text)
+    checks = check_output(
+        case.expect,
+        result.text,
+        source_count=len(context.sources),
+        prompt=f"{rendered.system}\n{rendered.user}",
+    )
     passed = all(check.passed for check in checks)
     return CaseOutcome(
         prompt=label,

@@ -83,7 +83,8 @@ class PromptTemplateForm(WagtailAdminModelForm):
         required=False,
         help_text=(
             "Golden cases as YAML: name, inputs, expect (contains, not_contains, regex, json_schema, "
-            "max_length, must_cite), optional providers. Inputs may include 'sources', a list of texts. "
+            "max_length, must_cite, cites_only_sources, prompt_source_blocks), optional providers. "
+            "Inputs may include 'sources', a list of texts. "
             "Publishing runs these cases first; the prompt goes live only if they pass."
         ),
     )

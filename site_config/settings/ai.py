@@ -122,9 +122,20 @@ AI_CORE: dict = {
         "PROCESSING_SILENT_AFTER_S": env.int("AI_RECOVERY_PROCESSING_SILENT_AFTER_S", default=900),
         "EXPIRE_AFTER_S": env.int("AI_RECOVERY_EXPIRE_AFTER_S", default=3600),
     },
+    # Answer streams (SSE) open at once, per session (or signed-in user) and per client address
+    # (ai_core.clients.client_key: an IPv6 /64, the proxy-forwarded address from a trusted proxy).
+    # Past either: 429 with Retry-After. A stream is open only while its answer is generated.
+    "STREAMS": {
+        "MAX_PER_SESSION": env.int("AI_STREAMS_MAX_PER_SESSION", default=4),
+        "MAX_PER_CLIENT": env.int("AI_STREAMS_MAX_PER_CLIENT", default=20),
+        "LEASE_S": env.int("AI_STREAMS_LEASE_S", default=30),
+        "MAX_OPEN_S": env.int("AI_STREAMS_MAX_OPEN_S", default=300),
+        "RETRY_AFTER_S": env.int("AI_STREAMS_RETRY_AFTER_S", default=5),
+    },
 }
 
 # --- Cost and resilience (budgets, caches, fallbacks, circuit breakers).
+_SITE_DAILY_TOKENS = env.int("AI_BUDGET_SITE_DAILY_TOKENS", default=5_000_000)
 AI_CORE.update(
     {
         # Namespace for budgets, caches, breakers and rate limits in the shared Redis.
@@ -134,12 +145,30 @@ AI_CORE.update(
             "ANON_DAILY_TOKENS": env.int("AI_BUDGET_ANON_DAILY_TOKENS", default=20_000),
             # Per client IP across sessions, so dropping cookies does not reset a visitor's budget.
             "ANON_IP_DAILY_TOKENS": env.int("AI_BUDGET_ANON_IP_DAILY_TOKENS", default=100_000),
-            "SITE_DAILY_TOKENS": env.int("AI_BUDGET_SITE_DAILY_TOKENS", default=5_000_000),
+            # The ceiling for everything together, and (below) one pool per kind of asker, each
+            # with its own limit: a crowd of anonymous visitors can empty its pool, never the
+            # tokens kept for signed-in users or for the site's own work (summaries, evaluations).
+            # Pools default to shares of the ceiling that add up to it (30 / 50 / 20 %).
+            "SITE_DAILY_TOKENS": _SITE_DAILY_TOKENS,
+            "POOL_DAILY_TOKENS": {
+                "anonymous": env.int(
+                    "AI_BUDGET_ANON_POOL_DAILY_TOKENS", default=_SITE_DAILY_TOKENS * 3 // 10
+                ),
+                "user": env.int("AI_BUDGET_USER_POOL_DAILY_TOKENS", default=_SITE_DAILY_TOKENS // 2),
+                "system": env.int("AI_BUDGET_SYSTEM_POOL_DAILY_TOKENS", default=_SITE_DAILY_TOKENS // 5),
+            },
             # Past this share of any budget, requests are routed to the cheaper tier instead of refused.
             "SOFT_LIMIT_SHARE": env.float("AI_BUDGET_SOFT_LIMIT_SHARE", default=0.8),
             # Estimated tokens of retrieved context for prompts that take sources.
             "CONTEXT_ALLOWANCE_TOKENS": env.int("AI_BUDGET_CONTEXT_ALLOWANCE_TOKENS", default=1_500),
         },
+        # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated in
+        # the environment). Empty: the header is ignored and the peer's address is the client's.
+        # Limits count the right-most forwarded address that is not one of these (ai_core/clients.py).
+        "TRUSTED_PROXIES": env.list("LECTERN_TRUSTED_PROXIES", default=[]),
+        # Page summaries refused for budget, or stale after a re-index, are requested again by a beat
+        # task every minute: at most BATCH per run, charged to the system pool.
+        "SUMMARY_CATCH_UP": {"BATCH": env.int("AI_SUMMARY_CATCH_UP_BATCH", default=20)},
         # Anonymous request rate limit (per session and per IP), on top of token budgets.
         "ANON_RATE_LIMIT": {
             "REQUESTS": env.int("AI_ANON_RATE_LIMIT_REQUESTS", default=10),
@@ -181,6 +210,11 @@ AI_CORE.update(
             "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.3),
             "CANDIDATES": env.int("AI_RETRIEVAL_CANDIDATES", default=40),
             "EF_SEARCH": env.int("AI_RETRIEVAL_EF_SEARCH", default=100),
+            # Nothing in the asker's locale: search the default locale instead (ai_core/rag/conf.py).
+            "LOCALE_FALLBACK": env.bool("AI_RETRIEVAL_LOCALE_FALLBACK", default=True),
+            # Query-time re-check that every page about to be cited is still live, public and on
+            # the asker's site (the content app knows pages; ai_core only calls this).
+            "PAGE_ACCESS_CHECK": "content.visibility.visible_page_ids",
         },
         "CONTEXT_BUILDERS": {
             "rag_answer": "ai_core.rag.context.rag_answer_context",
@@ -243,6 +277,27 @@ AI_CORE.update(
             # Email addresses, or the name of a group whose members are mailed. Empty: everyone who
             # may manage budget alerts (superusers and holders of "budgets.change_budgetalert").
             "RECIPIENTS": env.list("AI_ALERT_RECIPIENTS", default=[]),
+        },
+    }
+)
+
+# --- S3 ingest (manage.py ingest_s3, the rag.ingest_s3 task): what may be read and how it is cited.
+AI_CORE.update(
+    {
+        "S3_INGEST": {
+            # "bucket" or "bucket/folder/" entries; nothing outside them is ever ingested. Empty: no
+            # ingest at all, so a typo in --prefix can never index a whole bucket of internal files.
+            "ALLOWED_PREFIXES": env.list("AI_S3_INGEST_ALLOWED_PREFIXES", default=[]),
+            # How an object proves it is public: "acl" (a READ grant to AllUsers) or "tag" (the object
+            # tag PUBLIC_TAG, e.g. "public=true", for buckets with ACLs disabled). Others are skipped.
+            "PUBLIC_BY": env("AI_S3_INGEST_PUBLIC_BY", default="acl"),
+            "PUBLIC_TAG": env("AI_S3_INGEST_PUBLIC_TAG", default="public=true"),
+            # Citations link to <base>/<key>: where visitors read the object (a CDN or website
+            # endpoint), never the internal S3 endpoint the worker reads from. Required.
+            "PUBLIC_URL_BASE": env("AI_S3_INGEST_PUBLIC_URL_BASE", default=""),
+            # A run holds a Redis lease on its bucket+prefix, renewed while it works; a redelivered
+            # message finds it held and stops. A killed worker's lease lapses after this long.
+            "LEASE_SECONDS": env.int("AI_S3_INGEST_LEASE_SECONDS", default=60),
         },
     }
 )

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Secrets and service URLs come only from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login throttling for the Wagtail admin and the Django admin (see "Login throttling" below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes requires: it turns a login refused for lockout into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "site_config.urls"
@@ -118,6 +123,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Login throttling (django-axes) for /admin/login/ (Wagtail) and /django-admin/login/.
+# AxesStandaloneBackend comes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("LECTERN_LOGIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = env.int("LECTERN_LOGIN_FAILURE_LIMIT", default=5)
+_LOGIN_COOLOFF_MINUTES = env.int("LECTERN_LOGIN_COOLOFF_MINUTES", default=15)
+if _LOGIN_COOLOFF_MINUTES < 1:
+    # django-axes reads a zero cool-off as "locked until an administrator resets it".
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LECTERN_LOGIN_COOLOFF_MINUTES must be at least 1.")
+AXES_COOLOFF_TIME = timedelta(minutes=_LOGIN_COOLOFF_MINUTES)
+# Username and address together: a guesser is stopped on the account they attack, but cannot lock a
+# colleague out from another address (a lockout on the username alone would be a denial of service).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The same client address as budgets and rate limits: X-Forwarded-For only from LECTERN_TRUSTED_PROXIES,
+# IPv6 counted per /64, so behind a proxy the whole site does not share one lockout.
+AXES_CLIENT_IP_CALLABLE = "ai_core.clients.client_key"
+AXES_RESET_ON_SUCCESS = True  # a user who mistyped twice and then got it right starts from zero
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-in attempts for this account from your address. "
+    f"Sign-in is blocked for {_LOGIN_COOLOFF_MINUTES} minutes; try again later "
+    "or ask an administrator to unlock it."
+)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -168,6 +201,23 @@ CELERY_BEAT_SCHEDULE: dict = {
     "budget-alerts-check": {"task": "budgets.check_alerts", "schedule": 60.0},
     # AI requests whose task message was lost (a Redis restart, a broker outage at submit time).
     "ai-requests-recover-stalled": {"task": "ai_core.recover_stalled_requests", "schedule": 60.0},
+    # Page summaries refused for budget (the system pool was empty) or stale after a re-index are
+    # asked for again, AI_CORE["SUMMARY_CATCH_UP"]["BATCH"] per run. An overdue run is dropped.
+    "summaries-catch-up": {
+        "task": "content.summaries_catch_up",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
+    # Wagtail's scheduled publishing: page and snippet (prompt) go-live and expiry take effect only
+    # when `publish_scheduled` runs (site_config/tasks.py).
+    # A run still queued after a minute is dropped: the next one does the same work.
+    "wagtail-publish-scheduled": {
+        "task": "maintenance.publish_scheduled",
+        "schedule": 60.0,
+        "options": {"expires": 55.0},
+    },
+    # Expired sessions are never deleted by Django itself; without this the table only grows.
+    "django-clear-sessions": {"task": "maintenance.clear_sessions", "schedule": 24 * 3600.0},
 }
 
 # --- Wagtail
@@ -220,6 +270,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Wagtail 8 runs its search/reference index updates as django-tasks; one INFO line each is noise.
         "django_tasks": {"level": "WARNING"},
+        # Its start-up banner on every process and command; lockouts are still logged (axes.handlers).
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

@@ -1,4 +1,4 @@
-"""50 concurrent visitors against a budget that fits 10, through a real ASGI server, Redis and PostgreSQL."""
+"""50 concurrent visitors against a pool that fits 10, through a real ASGI server, Redis and PostgreSQL."""
 
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +27,8 @@ def test_fifty_concurrent_submits_accept_at_most_what_the_budget_fits(tmp_path):
     server = start_web_server(
         log_path=tmp_path / "web.log",
         extra_env={
-            "AI_BUDGET_SITE_DAILY_TOKENS": str(per_request * 10 + per_request // 2),
+            # The anonymous pool is what binds: it fits 10 requests (the site ceiling is far above).
+            "AI_BUDGET_ANON_POOL_DAILY_TOKENS": str(per_request * 10 + per_request // 2),
             "AI_ANON_RATE_LIMIT_REQUESTS": "1000",
             "AI_BUDGET_ANON_IP_DAILY_TOKENS": str(per_request * 1000),
             # Its own queue (nobody consumes it) and Redis namespace: this test is about admission.
@@ -50,7 +51,7 @@ def test_fifty_concurrent_submits_accept_at_most_what_the_budget_fits(tmp_path):
         stop_celery_worker(server)
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"{settings.CELERY_TASK_DEFAULT_QUEUE}-web")
     codes = sorted(code for code, _ in results)
-    assert codes.count(202) == 10, server.log_path.read_text()[-3000:]
+    assert codes.count(202) == 10, (codes, server.log_path.read_text()[-3000:])
     assert codes.count(429) == 40
     assert all(retry_after for code, retry_after in results if code == 429)
     assert AIRequest.objects.count() == 10

@@ -130,3 +130,127 @@ def test_anonymous_visitors_are_rate_limited_per_session(client, settings):
     response = client.post("/api/ai/ask/", json.dumps({"question": "x"}), content_type="application/json")
     assert response.json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in response
+
+
+# -- pools: anonymous visitors, signed-in users and system work each have their own --------------
+
+
+def set_pools(settings, **pools: int) -> None:
+    budget = settings.AI_CORE["BUDGETS"]
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "BUDGETS": {**budget, "POOL_DAILY_TOKENS": {**budget["POOL_DAILY_TOKENS"], **pools}},
+    }
+
+
+def ask(client, question="How long do I have to ask for a refund?"):
+    return client.post("/api/ai/ask/", json.dumps({"question": question}), content_type="application/json")
+
+
+def test_each_kind_of_asker_draws_on_its_own_pool(editor):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert budgets.budget_pool_for(user=AnonymousUser()) == budgets.POOL_ANONYMOUS
+    assert budgets.budget_pool_for(user=None) == budgets.POOL_ANONYMOUS
+    assert budgets.budget_pool_for(user=editor) == budgets.POOL_USER
+    assert budgets.budget_pool_for(user=editor, system=True) == budgets.POOL_SYSTEM
+    names = lambda **kw: [scope.name for scope in budgets.scopes_for(**kw)]  # noqa: E731
+    assert names(session_key="s1", client_ip="2001:db8::") == [
+        "anon:s1",
+        "anon-ip:2001:db8::",
+        "pool:anonymous",
+        "site",
+    ]
+    assert names(user=editor) == [f"user:{editor.pk}", "pool:user", "site"]
+    # System work is nobody's: whatever identity is passed along, it is not charged to a person.
+    assert names(pool="system", user=editor, session_key="s1") == ["pool:system", "site"]
+    with pytest.raises(ValueError, match="unknown budget pool"):
+        budgets.scopes_for(pool="vip")
+
+
+def test_an_empty_anonymous_pool_refuses_visitors_but_not_users_or_system_work(client, editor, settings):
+    from ai_core.services.requests import ai_request_submit_system
+
+    set_pools(settings, anonymous=10)
+    refused = ask(client)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+    assert "visitors who are not signed in" in refused.json()["error"]["message"]
+    assert "Sign in" in refused.json()["error"]["message"]
+    assert 0 < int(refused["Retry-After"]) <= 86400
+
+    client.force_login(editor)
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        assert submit(client).status_code == 202
+        system = ai_request_submit_system(prompt_key="page_summary", payload={})
+    assert budgets.budget_usage(scope="pool:anonymous") == 0
+    assert budgets.budget_usage(scope="pool:user") > 0
+    assert budgets.budget_usage(scope="pool:system") == system.budget_reservation.reserved_tokens
+
+
+def test_an_empty_system_pool_refuses_system_work_only(client, editor, settings):
+    from ai_core.services.requests import ai_request_submit_system
+
+    set_pools(settings, system=10)
+    with pytest.raises(budgets.BudgetExceeded) as refused:
+        ai_request_submit_system(prompt_key="page_summary", payload={})
+    assert refused.value.scope == "pool:system"
+    assert not AIRequest.objects.exists()
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        assert ask(client).status_code == 202
+        client.force_login(editor)
+        assert submit(client).status_code == 202
+
+
+def test_an_empty_user_pool_says_so(client, editor, settings):
+    set_pools(settings, user=10)
+    client.force_login(editor)
+    response = submit(client)
+    assert response.status_code == 429
+    assert "signed-in users is used up" in response.json()["error"]["message"]
+
+
+def test_golden_runs_are_charged_to_the_system_pool(settings):
+    from ai_core.prompts.registry import yaml_prompts
+    from ai_core.providers import generation_provider
+    from ai_core.services.prompt_evals import golden_case_run
+
+    spec = yaml_prompts()["content_classify"]
+    outcome = golden_case_run(spec=spec, case=spec.golden[0], provider=generation_provider("local"))
+    assert outcome.status == "pass"
+    used = LLMUsageLog.objects.get(subject_type="golden_case")
+    assert budgets.budget_usage(scope="pool:system") == used.input_tokens + used.output_tokens
+    set_pools(settings, system=1)
+    outcome = golden_case_run(spec=spec, case=spec.golden[0], provider=generation_provider("local"))
+    assert outcome.status == "error" and "budget_exceeded" in outcome.detail
+
+
+def test_pool_settings_are_checked(settings):
+    from ai_core.budgets.checks import check_budget_pools
+
+    assert check_budget_pools() == []
+    set_pools(settings, anonymous=-1)
+    assert [m.id for m in check_budget_pools()] == ["budgets.E003"]
+    set_pools(settings, anonymous=True)
+    assert [m.id for m in check_budget_pools()] == ["budgets.E003"]
+    budget = settings.AI_CORE["BUDGETS"]
+    settings.AI_CORE = {**settings.AI_CORE, "BUDGETS": {**budget, "POOL_DAILY_TOKENS": {"anonymous": 5}}}
+    (message,) = check_budget_pools()
+    assert message.id == "budgets.E003" and "system" in message.msg
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "BUDGETS": {
+            **budget,
+            "SITE_DAILY_TOKENS": 100,
+            "POOL_DAILY_TOKENS": {"anonymous": 60, "user": 60, "system": 0},
+        },
+    }
+    assert [m.id for m in check_budget_pools()] == ["budgets.W001"]
+
+
+def test_the_summary_catch_up_batch_is_checked(settings):
+    from ai_core.budgets.checks import check_summary_catch_up
+
+    assert check_summary_catch_up() == []
+    settings.AI_CORE = {**settings.AI_CORE, "SUMMARY_CATCH_UP": {"BATCH": -5}}
+    assert [m.id for m in check_summary_catch_up()] == ["budgets.E004"]

@@ -217,7 +217,7 @@ def test_the_preview_renders_the_prompt_with_golden_inputs(admin_client, rag_liv
     assert state.json() == {"is_valid": True, "is_available": True}
     page = admin_client.get(preview_url).content.decode()
     assert "rag_answer@v3" in page
-    assert "Question: How long do I have to ask for a refund?" in page
+    assert "&lt;question&gt;\nHow long do I have to ask for a refund?\n&lt;/question&gt;" in page
     assert "&lt;source id=&quot;1&quot;" in page  # sources rendered (and escaped for display)
 
 
