@@ -27,6 +27,7 @@ from ai_core.rag.services.indexing import SourceRef, SyncOutcome, chunks_remove,
 from ai_core.rag.signals import page_indexed
 
 from .models import ArticlePage
+from .visibility import page_site_id
 
 logger = logging.getLogger(__name__)
 
@@ -81,19 +82,28 @@ def _indexable(page_id: int) -> tuple[ArticlePage | None, str]:
         return None, "unpublished"
     if page.get_view_restrictions().exists():
         return None, "private"
+    if page_site_id(page) is None:
+        # In no site's tree: no visitor can open it, so no answer may cite it (nor link nowhere).
+        return None, "unroutable"
     return specific, "indexed"
 
 
 def _source(page: ArticlePage) -> SourceRef:
-    parts = page.get_url_parts()
     return SourceRef(
         page_id=page.pk,
         page_revision_id=page.live_revision_id,
-        site_id=parts[0] if parts else None,
+        site_id=page_site_id(page),
         locale=page.locale.language_code,
         title=page.title,
         url=page.get_url() or "",
     )
+
+
+def _still_indexable(page_id: int) -> str:
+    """Read again after embedding: each statement sees what committed meanwhile (READ COMMITTED),
+    so a restriction, unpublish or delete that landed during the embedding call is seen here."""
+    page, status = _indexable(page_id)
+    return "" if page is not None else status
 
 
 def page_index_sync(*, page_id: int) -> SyncOutcome:
@@ -105,8 +115,13 @@ def page_index_sync(*, page_id: int) -> SyncOutcome:
             outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=status)
         else:
             outcome = chunks_sync(
-                source=_source(page), chunks=page_chunks_for(page, embedder=embedder), embedder=embedder
+                source=_source(page),
+                chunks=page_chunks_for(page, embedder=embedder),
+                embedder=embedder,
+                recheck=lambda: _still_indexable(page_id),
             )
+            if outcome.withdrawn:
+                page, status = None, outcome.withdrawn
         PageIndexState.objects.update_or_create(
             page_id=page_id,
             defaults={
@@ -134,18 +149,27 @@ def page_index_sync(*, page_id: int) -> SyncOutcome:
 
 
 def pages_unindex_now(*, page_ids: Iterable[int], reason: str) -> int:
-    """Remove chunks immediately, in the caller's transaction (a page just became private).
+    """Remove chunks immediately, in the caller's transaction (a page just became private,
+    was unpublished or deleted), under each page's source lock.
 
-    Not queued, on purpose: between a restriction being saved and a worker getting round to it,
-    the page would still be answerable to visitors. A DELETE by page id is cheap enough.
+    Not only queued: the index should not hold the page a moment longer than needed (retrieval's
+    query-time check already hides it from visitors). The lock is only *tried*: a page whose index
+    run is embedding right now is left to that run's own re-check before it writes, and to the
+    ``index_page`` task the receivers queue after commit, which waits for the lock and removes.
     """
     removed = 0
     for page_id in page_ids:
-        outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=reason)
+        with source_lock("page", page_id, wait=False) as locked:
+            if not locked:
+                logger.info(
+                    "page %s is being indexed; its removal (%s) is left to the queued task", page_id, reason
+                )
+                continue
+            outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=reason)
+            PageIndexState.objects.filter(page_id=page_id).update(
+                chunk_count=0, status=reason, indexed_at=timezone.now()
+            )
         removed += outcome.removed
-        PageIndexState.objects.filter(page_id=page_id).update(
-            chunk_count=0, status=reason, indexed_at=timezone.now()
-        )
     return removed
 
 

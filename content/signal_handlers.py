@@ -1,8 +1,12 @@
 """Keep the knowledge index in step with the page tree. Connected in ``ContentConfig.ready()``.
 
 Every receiver queues ``content.index_page`` after commit, with the page id only; the task reads
-the page's state then and indexes, re-indexes or removes accordingly. The single exception is a
-new view restriction: those chunks are removed at once (see ``pages_unindex_now``).
+the page's state then and indexes, re-indexes or removes accordingly, under the page's source
+lock. Whatever takes a page away from visitors (a view restriction, unpublish, delete, a move
+somewhere private or unroutable) also removes its chunks at once (``pages_unindex_now``); the
+queued task is the after-commit re-check that wins even when that removal found the page locked
+by an index run. Retrieval re-checks every page at query time besides, so neither the queue nor
+a lost race can serve a page a visitor may no longer read.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from django.db import transaction
 from wagtail.models import Page
 
 from .indexing import indexed_descendant_ids, pages_unindex_now
+from .visibility import visible_page_ids
 
 
 def enqueue_index(page_ids: Iterable[int]) -> None:
@@ -28,16 +33,22 @@ def on_page_published(sender, instance, **kwargs) -> None:
 
 
 def on_page_unpublished(sender, instance, **kwargs) -> None:
+    pages_unindex_now(page_ids=[instance.pk], reason="unpublished")
     enqueue_index([instance.pk])
 
 
 def on_page_deleted(sender, instance, **kwargs) -> None:
+    pages_unindex_now(page_ids=[instance.pk], reason="deleted")
     enqueue_index([instance.pk])
 
 
 def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwargs) -> None:
-    """A move can change URL, site and privacy for the page and everything under it."""
-    enqueue_index(indexed_descendant_ids(instance))
+    """A move can change URL, site and privacy for the page and everything under it: what is now
+    private or in no site goes at once, the rest is re-indexed (new URL, new site)."""
+    page_ids = indexed_descendant_ids(instance)
+    hidden = set(page_ids) - visible_page_ids(page_ids=page_ids, site_id=None)
+    pages_unindex_now(page_ids=sorted(hidden), reason="moved")
+    enqueue_index(page_ids)
 
 
 def on_section_slug_changed(sender, instance, **kwargs) -> None:
@@ -52,7 +63,9 @@ def _restricted_page(instance):
 
 def on_view_restriction_saved(sender, instance, **kwargs) -> None:
     if page := _restricted_page(instance):
-        pages_unindex_now(page_ids=indexed_descendant_ids(page), reason="private")
+        page_ids = indexed_descendant_ids(page)
+        pages_unindex_now(page_ids=page_ids, reason="private")
+        enqueue_index(page_ids)  # re-checked after commit, under the lock an index run may hold now
 
 
 def on_view_restriction_deleted(sender, instance, **kwargs) -> None:

@@ -12,10 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ai_core import conf
+from ai_core.clients import client_key
 from ai_core.models import AIRequest
 from ai_core.services.requests import RequestRejected, ai_request_submit
 
 from .api.views import get_owned_request
+from .visibility import PageNotAskable, ask_scope_resolve
 
 MAX_QUESTION_CHARS = 1000
 
@@ -28,7 +30,7 @@ def _owner(request: HttpRequest) -> dict:
     return {
         "user": None,
         "session_key": request.session.session_key,
-        "client_ip": request.META.get("REMOTE_ADDR"),
+        "client_ip": client_key(request) or None,
     }
 
 
@@ -48,12 +50,18 @@ def ask_page(request: HttpRequest) -> HttpResponse:
         error = "That page cannot be searched."
     if not error:
         try:
+            page = int(page_id) if page_id else None
+            scope = ask_scope_resolve(request=request, page_id=page)  # this host's site, the locale
             ai_request = ai_request_submit(
                 prompt_key="rag_answer",
                 payload={"question": question},
-                page_id=int(page_id) if page_id else None,
+                page_id=page,
+                site_id=scope.site_id,
+                locale=scope.locale,
                 **_owner(request),
             )
+        except PageNotAskable:
+            error, status = "That page cannot be searched.", 404
         except RequestRejected as rejected:
             error = rejected.message
             status = rejected.status

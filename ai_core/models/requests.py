@@ -33,6 +33,12 @@ class AIRequest(models.Model):
     payload = models.JSONField(default=dict)
     # Page the request is about (a Wagtail page id); kept loose so ai_core stays page-agnostic.
     page_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    # Where it was asked: the Wagtail Site serving the visitor's host and the content language, both
+    # plain values (ai_core has no page or site model). Retrieval searches only this site's chunks
+    # (and documents shared by every site) in this locale; ``None`` means no site, i.e. shared
+    # documents only, so a caller that forgets to say where it is asking can never read every site.
+    site_id = models.PositiveIntegerField(null=True, blank=True)
+    locale = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     result = models.TextField(blank=True)
     error = models.TextField(blank=True, help_text="Safe to show to the person who asked.")

@@ -7,10 +7,25 @@ from django.core import checks
 
 @checks.register(checks.Tags.compatibility)
 def retrieval_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from .conf import InvalidRetrievalSettingError, retrieval_settings
+    from .conf import InvalidRetrievalSettingError, page_access_check, retrieval_settings
 
     try:
-        retrieval_settings()
+        values = retrieval_settings()
     except InvalidRetrievalSettingError as err:
         return [checks.Error(str(err), id="rag.E001")]
+    try:
+        page_access_check(values)
+    except InvalidRetrievalSettingError as err:
+        return [checks.Error(str(err), id="rag.E002")]
+    return []
+
+
+@checks.register(checks.Tags.compatibility)
+def s3_ingest_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from .s3 import InvalidS3IngestSettingError, s3_ingest_settings
+
+    try:
+        s3_ingest_settings()
+    except InvalidS3IngestSettingError as err:
+        return [checks.Error(str(err), id="rag.E010")]
     return []

@@ -6,8 +6,12 @@ project that sets nothing still gets the tuned values documented in docs/BENCHMA
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
+
+from django.utils.module_loading import import_string
 
 from ai_core import conf
 
@@ -39,6 +43,14 @@ class RetrievalSettings:
     chunking: dict[str, dict[str, int]] | None = None
     # Largest number of chunks handed to the page summary prompt.
     summary_max_chunks: int = 40
+    # A question whose own locale finds nothing is searched again in the default content locale
+    # (Wagtail's: the supported variant of LANGUAGE_CODE). False: only the asker's locale.
+    locale_fallback: bool = True
+    # Dotted path to ``f(*, page_ids, site_id) -> set[int]``: which of these pages a visitor of
+    # that site may read right now (live, public, in the site). Retrieval calls it, in one query,
+    # for the pages of the chunks it is about to return and drops the rest, so a chunk whose
+    # removal lost a race is never served. Empty: no check (an engine without pages).
+    page_access_check: str = ""
 
     def chunking_for(self, embedder: Any) -> ChunkingConfig:
         override = (self.chunking or {}).get(embedder.alias)
@@ -57,6 +69,34 @@ class RetrievalSettings:
 
 
 _KEYS = {f.name.upper(): f.name for f in fields(RetrievalSettings)}
+
+
+def default_locale() -> str:
+    """The default content locale's language code, as Wagtail's ``Locale.get_default`` picks it
+    (without its query: the fallback must not cost a round trip per question)."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+
+    try:
+        return get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def page_access_check(values: RetrievalSettings | None = None) -> Callable[..., set[int]] | None:
+    """The configured page access check, imported (cached per path), or ``None`` when unset."""
+    path = (values or retrieval_settings()).page_access_check
+    return _import_check(path) if path else None
+
+
+@lru_cache(maxsize=8)
+def _import_check(path: str) -> Callable[..., set[int]]:
+    try:
+        return import_string(path)
+    except ImportError as err:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['PAGE_ACCESS_CHECK'] = {path!r} cannot be imported: {err}"
+        ) from err
 
 
 def retrieval_settings() -> RetrievalSettings:
@@ -78,4 +118,10 @@ def retrieval_settings() -> RetrievalSettings:
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['MIN_SCORE'] must be between 0 and 1.")
     if values.top_k < 1 or values.candidates < values.top_k:
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] needs TOP_K >= 1 and CANDIDATES >= TOP_K.")
+    if not isinstance(values.locale_fallback, bool):
+        raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['LOCALE_FALLBACK'] must be True or False.")
+    if not isinstance(values.page_access_check, str):
+        raise InvalidRetrievalSettingError(
+            "AI_CORE['RETRIEVAL']['PAGE_ACCESS_CHECK'] must be a dotted path (a string), or empty."
+        )
     return values

@@ -9,9 +9,8 @@ from __future__ import annotations
 from ai_core.context import PromptContext
 from ai_core.providers.base import Source
 
-from .conf import retrieval_settings
-from .models import KnowledgeChunk
-from .selectors import RetrievedChunk, page_chunks, retrieve
+from .conf import default_locale, retrieval_settings
+from .selectors import NO_SITE, RetrievedChunk, page_chunks, retrieve
 from .services.freshness import output_provenance_record
 
 
@@ -19,24 +18,23 @@ def _title(title: str, heading_path: str) -> str:
     return f"{title} > {heading_path}" if heading_path else title
 
 
-def _scope_of_page(page_id: int) -> tuple[int | None, str | None]:
-    """Site and locale of a page, read from its own chunks (the engine has no page model)."""
-    row = KnowledgeChunk.objects.filter(page_id=page_id).values_list("site_id", "locale").first()
-    return row if row else (None, None)
-
-
 def rag_answer_context(*, request, spec) -> PromptContext:
-    """Sources for a visitor's question; on a page, only that page's chunks are searched.
+    """Sources for a visitor's question, from the site and locale it was asked in.
 
-    Without a page the search covers every site and locale: ``AIRequest`` does not record the
-    site it was asked on (single-site installs, which is what Lectern ships, are unaffected).
+    The ask view recorded both on the request (from the host, as Wagtail resolves it, and the
+    page's or the active locale); a request with no site searches shared documents only. On a
+    page, only that page's chunks are searched. A locale with no match falls back to the default
+    locale when ``LOCALE_FALLBACK`` is on.
     """
     question = str(request.payload.get("question", ""))
-    site_id = locale = None
-    if request.page_id:
-        site_id, locale = _scope_of_page(request.page_id)
+    settings = retrieval_settings()
     results: list[RetrievedChunk] = retrieve(
-        question, site=site_id, locale=locale, within_page=request.page_id or None
+        question,
+        site=NO_SITE if request.site_id is None else request.site_id,
+        locale=request.locale or None,
+        within_page=request.page_id or None,
+        settings=settings,
+        fallback_locale=default_locale() if settings.locale_fallback and not request.page_id else None,
     )
     sources = [
         Source(

@@ -16,11 +16,14 @@ from django.db import connection, transaction
 
 from ai_core import conf, providers
 
-from .conf import RetrievalSettings, retrieval_settings
+from .conf import RetrievalSettings, page_access_check, retrieval_settings
 from .fusion import Ranked, select, weighted_rrf
 from .models import INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
 
 _TABLE = KnowledgeChunk._meta.db_table
+# ``site=NO_SITE``: a question asked outside any site searches documents shared by every site and
+# nothing else (no Site has id 0). ``site=None`` still means "every site" (commands, benchmarks).
+NO_SITE = 0
 
 
 class IndexEmbedderMismatchError(RuntimeError):
@@ -172,17 +175,38 @@ def retrieve(
     top_k: int | None = None,
     min_score: float | None = None,
     settings: RetrievalSettings | None = None,
+    fallback_locale: str | None = None,
 ) -> list[RetrievedChunk]:
     """Best chunks for ``query``, best first; empty when nothing clears ``min_score``.
 
-    ``site``/``locale`` accept model instances or ids/codes (``None``: any); ``within_page``
-    limits the search to one page's chunks (a page id or page). Raises
+    ``site``/``locale`` accept model instances or ids/codes (``None``: any; ``site=NO_SITE``:
+    shared documents only); ``within_page`` limits the search to one page's chunks (a page id or
+    page). When ``locale`` finds nothing, ``fallback_locale`` (if another one) is searched instead.
+    Every page about to be returned is re-checked with ``PAGE_ACCESS_CHECK`` first. Raises
     ``IndexEmbedderMismatchError`` when the index was built by another embedder.
     """
     query = (query or "").strip()
     if not query:
         return []
     settings = settings or retrieval_settings()
+    scope = {"site": site, "within_page": within_page, "top_k": top_k, "min_score": min_score}
+    found = _retrieve_in(query, locale=locale, settings=settings, **scope)
+    language = getattr(locale, "language_code", locale)
+    if not found and fallback_locale and language and fallback_locale != language:
+        found = _retrieve_in(query, locale=fallback_locale, settings=settings, **scope)
+    return found
+
+
+def _retrieve_in(
+    query: str,
+    *,
+    site: Any,
+    locale: Any,
+    within_page: Any,
+    top_k: int | None,
+    min_score: float | None,
+    settings: RetrievalSettings,
+) -> list[RetrievedChunk]:
     top_k = settings.top_k if top_k is None else top_k
     min_score = settings.min_score if min_score is None else min_score
     lists = retrieval_candidates(
@@ -196,7 +220,11 @@ def retrieve(
     fused = weighted_rrf(
         lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
     )
-    chosen = select(fused, top_k=top_k, min_score=min_score)
+    # Every candidate that clears the floor, not only the top k: a dropped chunk's place goes to
+    # the next allowed one instead of leaving the answer short.
+    eligible = select(fused, top_k=len(fused), min_score=min_score)
+    allowed = _allowed_chunk_ids([f.id for f in eligible], site=site, settings=settings)
+    chosen = [f for f in eligible if f.id in allowed][: max(0, top_k)]
     if not chosen:
         return []
     rows = {
@@ -224,6 +252,26 @@ def retrieve(
         for f in chosen
         if f.id in rows  # removed between the candidate query and now
     ]
+
+
+def _allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings) -> set[int]:
+    """The chunks among ``ids`` that may be served now: documents always (their scope is their
+    row's), pages only if the access check says the page is still live, public and on ``site``.
+
+    The index should hold nothing else, but removal can lose a race with an index run, or sit in a
+    queue; this check reads the page tree at the moment of asking, so neither can leak a page.
+    Two queries for any number of candidates: their page ids, then the check itself.
+    """
+    if not ids:
+        return set()
+    rows = dict(KnowledgeChunk.objects.filter(pk__in=ids).values_list("pk", "page_id"))
+    check = page_access_check(settings)
+    page_ids = {page for page in rows.values() if page is not None}
+    if check is None or not page_ids:
+        return set(rows)
+    site_id = getattr(site, "pk", site)
+    visible = check(page_ids=page_ids, site_id=None if site_id is None else int(site_id))
+    return {pk for pk, page in rows.items() if page is None or page in visible}
 
 
 def _snippets(query: str, ids: list[int], *, config: str) -> dict[int, str]:

@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from ai_core import conf
 from ai_core.budgets.ratelimit import RateLimited, rate_limit_check
 from ai_core.budgets.services import (
+    POOL_SYSTEM,
     BudgetExceeded,
     budget_record,
     budget_release,
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 # AIRequest.page_id is a PositiveIntegerField: a larger id names no page and would make the insert fail.
 MAX_PAGE_ID = 2**31 - 1
+MAX_LOCALE_CHARS = 20  # AIRequest.locale and KnowledgeChunk.locale
 
 
 def _storable(text: str) -> bool:
@@ -81,8 +83,14 @@ def ai_request_submit(
     session_key: str = "",
     client_ip: str | None = None,
     page_id: int | None = None,
+    site_id: int | None = None,
+    locale: str = "",
 ) -> AIRequest:
-    """Validate and store a request, then enqueue its task once the row is committed."""
+    """Validate and store a request, then enqueue its task once the row is committed.
+
+    ``site_id`` and ``locale`` say where it was asked (the caller resolves them: ai_core knows no
+    sites); retrieval is scoped to them, and without a site only shared documents are searched.
+    """
     if not isinstance(prompt_key, str) or not prompt_key or not _storable(prompt_key):
         raise RequestRejected("'prompt_key' must be a non-empty string.", fields=["prompt_key"])
     if not isinstance(payload, Mapping):
@@ -125,6 +133,12 @@ def ai_request_submit(
         not isinstance(page_id, int) or isinstance(page_id, bool) or not 1 <= page_id <= MAX_PAGE_ID
     ):
         raise RequestRejected("'page_id' must be a positive integer.", fields=["page_id"])
+    if site_id is not None and (
+        not isinstance(site_id, int) or isinstance(site_id, bool) or not 1 <= site_id <= MAX_PAGE_ID
+    ):
+        raise RequestRejected("'site_id' must be a positive integer.", fields=["site_id"])
+    if not isinstance(locale, str) or len(locale) > MAX_LOCALE_CHARS or not _storable(locale):
+        raise RequestRejected(f"'locale' must be a language code of at most {MAX_LOCALE_CHARS} characters.")
 
     clean_payload = {name: payload[name] for name in spec.variables}
     owner = {"user": user if authenticated else None, "session_key": "" if authenticated else session_key}
@@ -161,6 +175,8 @@ def ai_request_submit(
                 prompt_version=spec.version,
                 payload=clean_payload,
                 page_id=page_id,
+                site_id=site_id,
+                locale=locale,
             )
             budget_record(request=request, hold=hold)
     except BaseException:
@@ -173,13 +189,14 @@ def ai_request_submit(
 def ai_request_submit_system(
     *, prompt_key: str, payload: Mapping[str, Any], page_id: int | None = None
 ) -> AIRequest:
-    """A request the site makes for itself (page summaries): no user, charged to the site budget."""
+    """A request the site makes for itself (page summaries): no user, charged to the system pool,
+    so visitors draining their pools never stop it (``BudgetExceeded`` when the system pool is out)."""
     spec = get_prompt(prompt_key)
     missing = spec.missing_inputs(payload)
     if missing:
         raise RequestRejected(f"Missing required payload field(s): {', '.join(missing)}.", fields=missing)
     clean_payload = {name: payload[name] for name in spec.variables}
-    hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload))
+    hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload), pool=POOL_SYSTEM)
     try:
         with transaction.atomic():
             request = AIRequest.objects.create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from wagtail.models import Site
 
 from ai_core.context import build_context
 from ai_core.models import AIRequest
@@ -30,8 +31,12 @@ def pages(fake_embedder, section, publish):
     return refunds, invoices
 
 
-def request_for(prompt_key: str, payload: dict, page_id=None) -> AIRequest:
-    return AIRequest.objects.create(prompt_key=prompt_key, prompt_version=1, payload=payload, page_id=page_id)
+def request_for(prompt_key: str, payload: dict, page_id=None, **where) -> AIRequest:
+    """A request asked on the default site in English, as the ask views record it."""
+    where = {"site_id": Site.objects.get(is_default_site=True).pk, "locale": "en", **where}
+    return AIRequest.objects.create(
+        prompt_key=prompt_key, prompt_version=1, payload=payload, page_id=page_id, **where
+    )
 
 
 def test_rag_answer_sources_are_numbered_with_chunk_ids_and_anchors(pages):

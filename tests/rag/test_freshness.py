@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from wagtail.models import Site
 
 from ai_core.models import AIRequest
 from ai_core.rag.context import page_summary_context, rag_answer_context
@@ -31,6 +32,8 @@ def answer(question: str, *, page_id=None) -> AIRequest:
         prompt_version=1,
         payload={"question": question},
         page_id=page_id,
+        site_id=Site.objects.get(is_default_site=True).pk,  # asked on the default site, as the views record
+        locale="en",
         status=AIRequest.Status.DONE,
     )
     rag_answer_context(request=request, spec=None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -66,24 +66,35 @@ class SyncOutcome:
     tokens: int = 0
     stale_outputs: int = 0
     removed_ids: tuple[int, ...] = ()
+    # Set when the source stopped being indexable while it was being embedded (made private,
+    # unpublished, deleted): nothing was written and every stored chunk was removed instead.
+    withdrawn: str = ""
 
 
 @contextmanager
-def source_lock(kind: str, source_id: int | str) -> Iterator[None]:
+def source_lock(kind: str, source_id: int | str, *, wait: bool = True) -> Iterator[bool]:
     """One transaction holding a PostgreSQL advisory lock for one page or document.
 
     A transaction-scoped lock (unlike ``ai_core.locks.advisory_lock``, which lets a duplicate
     step aside) makes a second run *wait*: the second publish of a page must still be indexed,
     after the first, from the content it committed. The lock is released with the transaction,
-    also when a worker dies.
+    also when a worker dies. Inside an outer transaction it is held until that one ends.
+
+    ``wait=False`` only tries, and yields whether it got the lock: an editor's request removing
+    chunks must not stall behind an embedding run (the run re-checks before it writes, and a
+    removal task queued after commit waits for the lock instead).
     """
+    name = f"rag:{kind}:{source_id}"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '120s'")
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"rag:{kind}:{source_id}"]
-            )
-        yield
+            if not wait:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+                acquired = bool(cursor.fetchone()[0])
+            else:
+                cursor.execute("SET LOCAL lock_timeout = '120s'")
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+                acquired = True
+        yield acquired
 
 
 def _embed(
@@ -112,7 +123,11 @@ def _embed(
 
 
 def chunks_sync(
-    *, source: SourceRef, chunks: Sequence[Chunk], embedder: EmbeddingProvider | None = None
+    *,
+    source: SourceRef,
+    chunks: Sequence[Chunk],
+    embedder: EmbeddingProvider | None = None,
+    recheck: Callable[[], str] | None = None,
 ) -> SyncOutcome:
     """Make the stored chunks of ``source`` equal ``chunks``, re-embedding only changed text.
 
@@ -120,6 +135,10 @@ def chunks_sync(
     only its position, block ids and metadata are refreshed: outputs that cited it stay fresh.
     Stored chunks with no match are deleted and the outputs citing them marked stale.
     Must run inside ``source_lock``.
+
+    ``recheck`` runs after embedding (which can take seconds) and before anything is written; it
+    returns "" if the source may still be indexed, else why not. Then every chunk is removed
+    instead: a page made private while it was being embedded is never written back.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("chunks_sync must run inside source_lock()")
@@ -151,6 +170,17 @@ def chunks_sync(
         if fresh
         else []
     )
+    if recheck is not None and (reason := recheck()):
+        removal = chunks_remove(source=source, reason=reason)
+        removal.embedding_calls, removal.tokens, removal.withdrawn = (
+            outcome.embedding_calls,
+            outcome.tokens,
+            reason,
+        )
+        logger.info(
+            "rag sync %s %s withdrawn (%s): %d chunks removed", *source.subject, reason, removal.removed
+        )
+        return removal
     if removed_ids:
         KnowledgeChunk.objects.filter(pk__in=removed_ids).delete()
     if kept:

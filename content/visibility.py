@@ -1,0 +1,88 @@
+"""Who may read which page, and where a question is asked from: the one rule, written once.
+
+``visible_page_ids`` is the rule retrieval re-checks at query time (``AI_CORE["RETRIEVAL"]
+["PAGE_ACCESS_CHECK"]``), the ask views use to accept a ``page_id``, and a move uses to drop what
+became private. ``ask_scope_resolve`` turns an HTTP request into the plain site id and language
+code an ``AIRequest`` records, so ``ai_core`` never needs Wagtail's sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Length
+from django.db.models.lookups import StartsWith
+from django.http import HttpRequest
+from django.utils import translation
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Page, PageViewRestriction, Site
+
+from ai_core.services.requests import MAX_PAGE_ID
+
+
+def visible_page_ids(*, page_ids: Collection[int], site_id: int | None) -> set[int]:
+    """The pages among ``page_ids`` an anonymous visitor of site ``site_id`` may read now.
+
+    Live, with no view restriction on the page or any ancestor, and inside the site's tree
+    (``site_id`` None: inside some site's tree, i.e. routable at all). One query, whatever the
+    number of pages: it runs for every question, on the pages of the chunks about to be cited.
+    """
+    ids = {int(pk) for pk in page_ids}
+    if not ids:
+        return set()
+    # A restriction applies to its page and every descendant: the page's path starts with its path.
+    restricted = PageViewRestriction.objects.filter(StartsWith(OuterRef("path"), F("page__path")))
+    pages = Page.objects.filter(pk__in=ids, live=True).exclude(Exists(restricted))
+    if site_id is not None:
+        root = Site.objects.filter(pk=site_id).values("root_page__path")[:1]
+        pages = pages.filter(StartsWith(F("path"), Subquery(root)))
+    else:
+        pages = pages.filter(Exists(Site.objects.filter(StartsWith(OuterRef("path"), F("root_page__path")))))
+    return set(pages.values_list("pk", flat=True))
+
+
+def page_site_id(page: Page) -> int | None:
+    """The site serving ``page`` (the deepest site root above it, as Wagtail's routing picks), or
+    ``None`` when it is in no site's tree.
+
+    Read from the database, not from Wagtail's cached site root paths: a worker whose cache was
+    filled before a site changed (another cache prefix, a restored database) would index the page
+    under a site it no longer belongs to, or call it unroutable.
+    """
+    sites = Site.objects.filter(StartsWith(Value(page.path), F("root_page__path")))
+    ordered = sites.order_by(Length("root_page__path").desc(), "-is_default_site", "hostname", "port")
+    return ordered.values_list("pk", flat=True).first()
+
+
+class PageNotAskable(Exception):
+    """The ``page_id`` names no live, public page of the visitor's site (or no page at all)."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class AskScope:
+    site_id: int | None
+    locale: str
+
+
+def ask_scope_resolve(*, request: HttpRequest, page_id: object = None) -> AskScope:
+    """Site and locale of a question: the site serving the request's host (Wagtail's own
+    ``Site.find_for_request``, default site as fallback) and the page's locale, or the active one.
+
+    A ``page_id`` that is a valid id but not a page this visitor can read on this site raises
+    ``PageNotAskable``: answering it would search another site's (or a private) page. Anything
+    else in ``page_id`` is left for ``ai_request_submit`` to reject with its own message.
+    """
+    site = Site.find_for_request(request)
+    site_id = site.pk if site else None
+    if isinstance(page_id, int) and not isinstance(page_id, bool) and 1 <= page_id <= MAX_PAGE_ID:
+        if site_id is None or not visible_page_ids(page_ids=[page_id], site_id=site_id):
+            raise PageNotAskable(page_id)
+        language = Page.objects.filter(pk=page_id).values_list("locale__language_code", flat=True).first()
+        return AskScope(site_id=site_id, locale=language or "")
+    try:
+        language = get_supported_content_language_variant(translation.get_language() or "")
+    except LookupError:
+        language = translation.get_language() or ""
+    return AskScope(site_id=site_id, locale=language)
