@@ -17,6 +17,7 @@ from wagtail.log_actions import log
 
 from ai_core.models import AIRequest
 from ai_core.resilience.runtime import shared_redis
+from ai_core.selectors import STOPPED, ai_request_visible_output
 from ai_core.streams import stream_key, stream_publish
 
 from . import rules
@@ -76,19 +77,8 @@ def _publish_decision(ai_request: AIRequest) -> None:
     """Replace the request's stream with its final event. The earlier events end with
     "awaiting_review", so a page connecting now must not replay them; a client resuming with
     ``Last-Event-ID`` still gets the new event, whose id is later."""
-    approved = ai_request.status == AIRequest.Status.DONE
     shared_redis().delete(stream_key(ai_request.pk))
-    stream_publish(
-        ai_request.pk,
-        "done",
-        {
-            "status": ai_request.status,
-            "text": ai_request.result if approved else "",
-            "citations": ai_request.citations if approved else [],
-            "model": ai_request.model_used,
-            "message": "" if approved else ai_request.error,
-        },
-    )
+    stream_publish(ai_request.pk, "done", ai_request_visible_output(request=ai_request).event())
 
 
 def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str | None = None) -> ReviewItem:
@@ -104,7 +94,9 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
             ai_request.status, ai_request.result = AIRequest.Status.FAILED, ""
             ai_request.error, ai_request.error_code = REJECTED_MESSAGE, REJECTED_CODE
         else:
-            ai_request.status = AIRequest.Status.DONE
+            # A partial answer the visitor stopped is shown as stopped, once approved.
+            stopped = ai_request.error_code == STOPPED
+            ai_request.status = AIRequest.Status.CANCELLED if stopped else AIRequest.Status.DONE
             if edited_text is not None:
                 ai_request.result = edited_text
         ai_request.save(update_fields=["status", "result", "error", "error_code", "updated_at"])

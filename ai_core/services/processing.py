@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import redis
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
@@ -16,13 +17,15 @@ from django.utils import timezone
 
 from ai_core.budgets.services import budget_settle
 from ai_core.context import build_context
-from ai_core.gate import GatedStream, gate_output, stream_gate, streams_to_visitor
+from ai_core.gate import GateDecision, GatedStream, gate_output, stream_gate, streams_to_visitor
 from ai_core.locks import advisory_lock
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.prompts.registry import get_prompt
-from ai_core.providers.base import GenerationRequest, Message, Usage
+from ai_core.providers.base import GenerationRequest, GenerationResult, Message, Usage
 from ai_core.providers.errors import ProviderRateLimited
+from ai_core.resilience.runtime import shared_redis
 from ai_core.response_cache import CachedResponse, cache_key, response_cache_get, response_cache_put
+from ai_core.selectors import STOPPED, ai_request_visible_output
 from ai_core.services.generation import (
     AllProvidersFailed,
     GenerationCancelled,
@@ -31,7 +34,7 @@ from ai_core.services.generation import (
 )
 from ai_core.services.usage import usage_log_record
 from ai_core.signals import request_flagged
-from ai_core.streams import cancel_request_stream, is_cancelled, stream_publish
+from ai_core.streams import cancel_request_stream, is_cancelled, stream_key, stream_publish
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,18 @@ def _mark(request: AIRequest, **fields) -> None:
     request.save(update_fields=[*fields, "updated_at"])
 
 
+def _settle(request: AIRequest) -> None:
+    """Settle the budget inside the transaction that ends the request, so nobody ever sees a
+    finished request whose reservation is still open, and a worker killed before the commit leaves
+    neither. Should Redis (the budget counters) fail, only the settlement rolls back (a savepoint):
+    the request still ends, and the recovery sweep settles the reservation once Redis is back."""
+    try:
+        with transaction.atomic():
+            budget_settle(request_id=request.pk)
+    except redis.RedisError:
+        logger.warning("budget of ai_request %s not settled (Redis unavailable); the sweep will", request.pk)
+
+
 def ai_request_fail(*, request_id: str, code: str, detail: str = "") -> None:
     """End a request as FAILED with a message safe to show; the row and its history stay, and the
     budget is charged only what was actually spent."""
@@ -82,8 +97,12 @@ def ai_request_fail(*, request_id: str, code: str, detail: str = "") -> None:
             error_code=code,
             finished_at=timezone.now(),
         )
-    budget_settle(request_id=request_id)
-    stream_publish(request_id, "error", {"status": AIRequest.Status.FAILED, "message": request.error})
+        _settle(request)
+    try:
+        stream_publish(request_id, "error", {"status": AIRequest.Status.FAILED, "message": request.error})
+    except redis.RedisError:
+        # Often the very reason the request failed; the poll API and the result page read the row.
+        logger.warning("could not publish the failure of ai_request %s (Redis unavailable)", request_id)
     logger.warning("ai_request failed id=%s code=%s detail=%s", request_id, code, detail)
 
 
@@ -95,8 +114,8 @@ def ai_request_cancel(*, request: AIRequest) -> AIRequest:
         locked = AIRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != AIRequest.Status.PENDING:
             return locked
-        _mark(locked, status=AIRequest.Status.CANCELLED, finished_at=timezone.now())
-    budget_settle(request_id=locked.pk)
+        _mark(locked, status=AIRequest.Status.CANCELLED, error_code=STOPPED, finished_at=timezone.now())
+        _settle(locked)
     _publish_done(locked)
     return locked
 
@@ -133,6 +152,7 @@ def _finish(
     citations: list,
     chunk_ids: list,
     status: str = AIRequest.Status.DONE,
+    error_code: str = "",
 ) -> None:
     _mark(
         request,
@@ -143,29 +163,39 @@ def _finish(
         citations=citations,
         cited_chunk_ids=chunk_ids,
         error="",
-        error_code="",
+        error_code=error_code,
         finished_at=timezone.now(),
     )
 
 
 def _publish_done(request: AIRequest) -> None:
-    """The final stream event. Text that awaits review is never part of it."""
-    visible = request.status == AIRequest.Status.DONE
-    stream_publish(
-        request.pk,
-        "done",
-        {
-            "status": request.status,
-            "text": request.result if visible or request.status == AIRequest.Status.CANCELLED else "",
-            "citations": request.citations if visible else [],
-            "model": request.model_used,
-        },
-    )
+    """The final stream event: what the visibility rule lets through, so never held text."""
+    stream_publish(request.pk, "done", ai_request_visible_output(request=request).event())
+
+
+def _publish_final(request: AIRequest, spec) -> None:
+    """End the stream. A held output's stream is emptied first (XTRIM keeps the stream's last id,
+    so a resuming client still gets what follows), so a page that connects or reconnects later
+    never replays sentences sent before the hold; a streaming page is told to drop its text."""
+    if request.status == AIRequest.Status.AWAITING_REVIEW:
+        shared_redis().xtrim(stream_key(request.pk), maxlen=0)
+        if streams_to_visitor(spec):
+            stream_publish(request.pk, "reset")
+    _publish_done(request)
 
 
 def _stream_sink(request: AIRequest, spec, sources=()) -> tuple[StreamSink, GatedStream | None]:
     if not streams_to_visitor(spec):
-        return StreamSink(should_stop=lambda: is_cancelled(request.pk)), None
+        # None of the text is streamed; one text-free "progress" event tells the page that the
+        # answer is being written (and that Stop now keeps a partial answer for review).
+        started: list[bool] = []
+
+        def progress(_text: str) -> None:
+            if not started:
+                started.append(True)
+                stream_publish(request.pk, "progress")
+
+        return StreamSink(on_delta=progress, should_stop=lambda: is_cancelled(request.pk)), None
     sink = StreamSink(
         on_delta=lambda text: stream_publish(request.pk, "delta", {"text": text}),
         on_reset=lambda: stream_publish(request.pk, "reset"),
@@ -201,10 +231,33 @@ def _complete(
                 chunk_ids=[s.chunk_id for s in sources], status=status)  # fmt: skip
         if decision.needs_review:
             request_flagged.send(sender=AIRequest, request=request, reasons=decision.reasons)
-    budget_settle(request_id=request.pk)
+        _settle(request)
     if gated is not None and status == AIRequest.Status.DONE:
         gated.flush()  # the unpublished rest of the answer, now that the final gate let it through
-    _publish_done(request)
+    _publish_final(request, spec)
+    return status
+
+
+def _stop(request: AIRequest, spec, *, partial: GenerationResult, sources, gated: GatedStream | None) -> str:
+    """Stop pressed mid-answer. The partial answer is an output like any other: it passes the
+    output gate for its prompt's policy, so an "always" partial waits in the review queue and an
+    "on_flag" one is held when a rule flags it, exactly as a finished answer would be. An empty
+    partial has nothing to show or review. Approved, it is shown as stopped (``STOPPED``)."""
+    text = partial.text if partial.text.strip() else ""
+    citations = [
+        {"number": s.number, "chunk_id": s.chunk_id, "title": s.title, "url": s.url} for s in sources
+    ]
+    decision = gate_output(request=request, spec=spec, text=text, sources=sources) if text else GateDecision()
+    status = AIRequest.Status.AWAITING_REVIEW if decision.needs_review else AIRequest.Status.CANCELLED
+    with transaction.atomic():
+        _finish(request, text=text, provider=partial.provider, model=partial.model, citations=citations,
+                chunk_ids=[s.chunk_id for s in sources], status=status, error_code=STOPPED)  # fmt: skip
+        if decision.needs_review:
+            request_flagged.send(sender=AIRequest, request=request, reasons=decision.reasons)
+        _settle(request)
+    if gated is not None and status == AIRequest.Status.CANCELLED:
+        gated.flush()  # the checked partial in full, as the done event shows it
+    _publish_final(request, spec)
     return status
 
 
@@ -270,15 +323,8 @@ def _generate(
             sink=sink,
         )
     except GenerationCancelled as cancelled:
-        # Behind a stream gate a stopped answer keeps only the sentences that passed the check.
-        kept = gated.shown if gated is not None else cancelled.result.text
-        with transaction.atomic():
-            _finish(request, text=kept, provider=cancelled.result.provider,
-                    model=cancelled.result.model, citations=[], chunk_ids=[],
-                    status=AIRequest.Status.CANCELLED)  # fmt: skip
-        budget_settle(request_id=request.pk)
-        _publish_done(request)
-        return ProcessOutcome(status=AIRequest.Status.CANCELLED)
+        status = _stop(request, spec, partial=cancelled.result, sources=context.sources, gated=gated)
+        return ProcessOutcome(status=status)
     except AllProvidersFailed as failure:
         if failure.retryable and not final_attempt:
             raise RetryableFailure(failure) from failure

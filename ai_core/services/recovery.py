@@ -9,6 +9,11 @@ Queueing twice is harmless: the task claims a request with a conditional UPDATE 
 lock, so a duplicate message for a request that is already done does nothing. A Redis key per
 request still limits re-queueing to once per ``REQUEUE_AFTER_S``, so a merely long queue is not
 flooded with copies.
+
+The sweep also settles budget reservations left open on requests that are already finished (or
+held for review): a request's end and its settlement commit together, but a settlement that Redis
+refused (see ``processing._settle``), or one from before that was so, would otherwise hold the
+visitor's tokens until the day ends.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import redis
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ai_core import conf
+from ai_core.budgets.models import BudgetReservation
+from ai_core.budgets.services import budget_settle
 from ai_core.models import AIRequest
 from ai_core.resilience.runtime import redis_key, shared_redis
 from ai_core.services.processing import ai_request_fail
@@ -36,6 +45,7 @@ class RecoveryReport:
     requeued: int = 0
     expired: int = 0
     already_requeued: int = 0
+    settled: int = 0
 
 
 def _recovery_setting(name: str) -> float:
@@ -83,4 +93,27 @@ def ai_requests_recover_stalled(*, now: dt.datetime | None = None) -> RecoveryRe
         logger.warning("ai_request %s stalled: queueing it again", request_id)
         process_ai_request.delay(str(request_id))
         report.requeued += 1
+    report.settled = budget_reservations_settle_finished()
     return report
+
+
+def budget_reservations_settle_finished() -> int:
+    """Settle the open reservations of requests that no longer run. Settling is idempotent (it
+    claims ``settled_at`` with a conditional UPDATE), so a worker settling the same request at the
+    same moment charges it once. Returns how many this sweep settled."""
+    finished = [*AIRequest.TERMINAL, AIRequest.Status.AWAITING_REVIEW]
+    open_ids = BudgetReservation.objects.filter(
+        settled_at__isnull=True, request__status__in=finished
+    ).values_list("request_id", flat=True)[:SWEEP_LIMIT]
+    settled = 0
+    for request_id in open_ids:
+        try:
+            with transaction.atomic():  # a Redis error undoes the claim, for the next sweep to retry
+                if budget_settle(request_id=request_id) is not None:
+                    settled += 1
+        except redis.RedisError:
+            logger.warning("budget counters unreachable: open reservations are left for the next sweep")
+            break
+    if settled:
+        logger.warning("settled %s budget reservation(s) left open on finished requests", settled)
+    return settled

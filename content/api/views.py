@@ -18,10 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ai_core import conf
+from ai_core.clients import client_key
 from ai_core.models import AIRequest
+from ai_core.selectors import ai_request_visible_output
 from ai_core.services.feedback import FeedbackRejected, feedback_record
 from ai_core.services.processing import ai_request_cancel
 from ai_core.services.requests import RequestRejected, ai_request_submit
+
+from ..visibility import PageNotAskable, ask_scope_resolve
 
 
 def error_response(
@@ -117,8 +121,11 @@ def _owner_fields(request: HttpRequest) -> dict[str, Any]:
         return {"user": request.user}
     if not request.session.session_key:
         request.session.save()
-    forwarded = request.META.get("REMOTE_ADDR")
-    return {"user": None, "session_key": request.session.session_key, "client_ip": forwarded}
+    return {
+        "user": None,
+        "session_key": request.session.session_key,
+        "client_ip": client_key(request) or None,
+    }
 
 
 def _accepted(ai_request: AIRequest) -> JsonResponse:
@@ -136,8 +143,21 @@ def _accepted(ai_request: AIRequest) -> JsonResponse:
 
 def _submit(request: HttpRequest, *, prompt_key: Any, payload: Any, page_id: Any = None) -> JsonResponse:
     try:
+        # The site serving this host and the locale: retrieval is scoped to them. A page of
+        # another site (or a private one) is answered as if it did not exist.
+        scope = ask_scope_resolve(request=request, page_id=page_id)
+    except PageNotAskable:
+        return error_response(
+            "No such page on this site.", status=404, code="unknown_page", fields=["page_id"]
+        )
+    try:
         ai_request = ai_request_submit(
-            prompt_key=prompt_key, payload=payload, page_id=page_id, **_owner_fields(request)
+            prompt_key=prompt_key,
+            payload=payload,
+            page_id=page_id,
+            site_id=scope.site_id,
+            locale=scope.locale,
+            **_owner_fields(request),
         )
     except RequestRejected as err:
         return error_response(
@@ -200,14 +220,14 @@ def get_owned_request(request: HttpRequest, request_id: uuid.UUID) -> AIRequest:
 
 
 def serialize_request(ai_request: AIRequest) -> dict[str, Any]:
-    done = ai_request.status == AIRequest.Status.DONE
-    shown = done or ai_request.status == AIRequest.Status.CANCELLED  # a stopped answer keeps its text
+    # What may be shown is decided in one place (ai_core.gate), for this API, the stream and pages.
+    output = ai_request_visible_output(request=ai_request)
     return {
         "id": str(ai_request.id),
         "status": ai_request.status,
-        "result": ai_request.result if shown else None,
-        "error": ai_request.error or None,
-        "citations": ai_request.citations if done else [],
+        "result": output.text,
+        "error": output.message or None,
+        "citations": output.citations,
         "prompt_key": ai_request.prompt_key,
         "prompt_version": ai_request.prompt_version,
         "model": ai_request.model_used or None,

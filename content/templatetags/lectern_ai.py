@@ -8,6 +8,8 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from ai_core.selectors import VisibleOutput, ai_request_visible_output
+
 register = template.Library()
 
 CITATION_RE = re.compile(r"\[(\d{1,3})\]")
@@ -70,6 +72,13 @@ def answer_paragraphs(text, citations) -> SafeString:
     return mark_safe("".join(blocks))  # noqa: S308 - every piece was escaped by link_citations
 
 
+@register.simple_tag(name="visible_output")
+def visible_output(ai_request) -> VisibleOutput:
+    """``{% visible_output ai_request as output %}``: what of the request may be shown, by the
+    same rule as the poll API and the stream (``ai_core.selectors.ai_request_visible_output``)."""
+    return ai_request_visible_output(request=ai_request)
+
+
 @register.inclusion_tag("content/includes/ask_box.html", takes_context=True)
 def ask_box(context, page=None):
     return {"page": page, "request": context.get("request")}
@@ -81,13 +90,14 @@ def ai_summary(page):
     from content.summaries import page_summary_visible
 
     summary = page_summary_visible(page) if page is not None else None
-    if summary is None:
+    output = ai_request_visible_output(request=summary.ai_request) if summary is not None else None
+    if output is None or not output.shown:
         return {"summary": None}
     ai_request = summary.ai_request
     return {
         "summary": summary,
-        "text": ai_request.result,
-        "citations": ai_request.citations,
+        "text": output.text,
+        "citations": output.citations,
         "local_mode": ai_request.provider == "local",
         "model": ai_request.model_used,
     }

@@ -120,3 +120,65 @@ def test_the_output_records_the_prompt_version_that_actually_answered():
     request.refresh_from_db()
     assert request.prompt_version == live
     assert LLMUsageLog.objects.get(request=request).prompt_version == live
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_request_is_never_seen_finished_while_its_budget_is_still_open(client, monkeypatch):
+    """The end of a request and its budget settlement commit together: while the settlement waits
+    (here on a row lock another connection holds), nobody sees the request finished; a worker
+    killed at that moment would leave it running (for the sweep), never finished and unsettled."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from ai_core.budgets.models import BudgetReservation
+    from ai_core.services.processing import ai_request_fail
+    from tests.conftest import wait_for
+
+    monkeypatch.setattr(process_ai_request, "delay", lambda *args, **kwargs: None)  # never runs
+    client.force_login(get_user_model().objects.create_user("ends", "ends@example.com", "pw-ends-123"))
+    response = client.post(
+        "/api/ai/requests/",
+        data={"prompt_key": "content_classify", "payload": {"text": "Invoices"}},
+        content_type="application/json",
+    )
+    request_id = response.json()["id"]
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_reservation() -> None:
+        try:
+            with transaction.atomic():
+                BudgetReservation.objects.select_for_update().get(request_id=request_id)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def fail() -> None:
+        try:
+            ai_request_fail(request_id=request_id, code="timeout")
+        finally:
+            connection.close()
+
+    def settlement_waiting() -> bool:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE '%%budgets_budgetreservation%%'"
+            )
+            return cursor.fetchone()[0] > 0
+
+    holder, failer = threading.Thread(target=hold_the_reservation), threading.Thread(target=fail)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        failer.start()
+        wait_for(settlement_waiting, timeout=10, message="the settlement never reached the reservation")
+        assert AIRequest.objects.get(pk=request_id).status == AIRequest.Status.PENDING
+        assert client.get(f"/api/ai/requests/{request_id}/").json()["status"] == "pending"
+    finally:
+        release.set()
+        holder.join(10)
+    failer.join(10)
+    request = AIRequest.objects.get(pk=request_id)
+    assert request.status == AIRequest.Status.FAILED
+    assert BudgetReservation.objects.get(request=request).settled_at is not None

@@ -11,8 +11,12 @@ from kombu.exceptions import OperationalError
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.prompts.registry import get_prompt
+from ai_core.providers.base import Usage
+from ai_core.services.processing import ai_request_fail
 from ai_core.services.recovery import ai_requests_recover_stalled
+from ai_core.services.usage import usage_log_record
 from ai_core.tasks import process_ai_request
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +121,77 @@ def test_a_broker_outage_at_submit_still_answers_202_and_the_sweep_answers_the_q
     request.refresh_from_db()
     assert request.status == AIRequest.Status.DONE
     assert BudgetReservation.objects.get(request=request).settled_at is not None
+
+
+# --- Terminal means settled: a reservation a crash (or a Redis outage) left open on a finished
+# request is settled by the sweep, once.
+
+
+def submitted(client) -> AIRequest:
+    """A signed-in user's request, committed with its budget held (its task never runs here: the
+    test's transaction never commits, so the on-commit enqueue does not fire)."""
+    user = get_user_model().objects.create_user("holder", "holder@example.com", "pw-holder-1")
+    client.force_login(user)
+    response = client.post(
+        "/api/ai/requests/",
+        json.dumps({"prompt_key": "content_classify", "payload": {"text": "Invoices"}}),
+        content_type="application/json",
+    )
+    assert response.status_code == 202
+    return AIRequest.objects.get(pk=response.json()["id"])
+
+
+def counters(redis_client, reservation: BudgetReservation) -> dict[str, int]:
+    return {key: int(redis_client.get(key) or 0) for key in reservation.scopes}
+
+
+def test_a_reservation_left_open_on_a_finished_request_is_settled_by_the_sweep(client, redis_client):
+    request = submitted(client)
+    reservation = BudgetReservation.objects.get(request=request)
+    held = counters(redis_client, reservation)
+    assert all(value >= reservation.reserved_tokens > 0 for value in held.values())
+    # A worker spent 42 tokens, ended the request and died before settling.
+    usage_log_record(request=request, operation=LLMUsageLog.Operation.GENERATION, provider="anthropic",
+                     model="claude-haiku-4-5", usage=Usage(input_tokens=30, output_tokens=12), latency_ms=5)  # fmt: skip
+    AIRequest.objects.filter(pk=request.pk).update(status=AIRequest.Status.FAILED, error_code="internal")
+    still_running = make_request(age_s=5, status=AIRequest.Status.PROCESSING)
+    BudgetReservation.objects.create(request=still_running, day=reservation.day, scopes=[], reserved_tokens=9)
+
+    assert ai_requests_recover_stalled().settled == 1
+
+    reservation.refresh_from_db()
+    assert reservation.settled_at is not None and reservation.actual_tokens == 42
+    assert counters(redis_client, reservation) == {
+        key: value - reservation.reserved_tokens + 42 for key, value in held.items()
+    }
+    assert BudgetReservation.objects.get(request=still_running).settled_at is None  # still running
+    assert ai_requests_recover_stalled().settled == 0  # charged once, never twice
+    assert (
+        counters(redis_client, reservation)[reservation.scopes[0]]
+        == held[reservation.scopes[0]] - reservation.reserved_tokens + 42
+    )
+
+
+def test_a_request_failed_while_redis_is_down_still_ends_and_the_sweep_settles_it_once_redis_is_back(
+    client, settings, redis_client
+):
+    request = submitted(client)
+    reservation = BudgetReservation.objects.get(request=request)
+    held = counters(redis_client, reservation)
+    redis_url = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+
+    ai_request_fail(request_id=str(request.pk), code="unavailable", detail="Redis restarted")
+
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.FAILED and "try again" in request.error
+    assert BudgetReservation.objects.get(pk=reservation.pk).settled_at is None  # Redis refused it
+    assert ai_requests_recover_stalled().settled == 0  # still down: left for the next sweep
+
+    settings.REDIS_URL = redis_url
+    assert ai_requests_recover_stalled().settled == 1
+    reservation.refresh_from_db()
+    assert (reservation.settled_at is not None, reservation.actual_tokens) == (True, 0)
+    assert counters(redis_client, reservation) == {
+        key: value - reservation.reserved_tokens for key, value in held.items()
+    }

@@ -37,3 +37,17 @@ def stop_when_held(text_so_far: str, sources) -> list[str]:
         return []
     cancel_request_stream(stopping["request_id"])
     return ["professional_referral"]
+
+
+# What watch_stream saw published on the request it watches (set by the test).
+watching: dict = {}
+
+
+def watch_stream(text_so_far: str, sources) -> list[str]:
+    """The site's stream gate, also noting what the stream held when each sentence was checked: a
+    live page's view, before a hold empties the stream."""
+    from ai_core.streams import stream_events
+    from review.gate import stream_gate
+
+    watching["events"] = stream_events(watching["request_id"])
+    return stream_gate(text_so_far, sources)

@@ -119,15 +119,21 @@ def streamed(ai_request) -> tuple[str, list[str], dict]:
 
 @pytest.mark.django_db
 def test_a_flagged_answer_streams_only_its_checked_sentences_then_waits_for_review(
-    anthropic_via_fake, visitor
+    anthropic_via_fake, visitor, settings
 ):
+    from .fakes import watching
+
+    settings.AI_CORE = {**settings.AI_CORE, "STREAM_GATE": "tests.review.fakes.watch_stream"}
     anthropic_via_fake.script(path="/v1/messages", reply=FLAGGED)
     ai_request = ask(visitor)
+    watching["request_id"] = str(ai_request.pk)
     assert ai_request_process(request_id=str(ai_request.pk)).status == AIRequest.Status.AWAITING_REVIEW
+    live = "".join(data["text"] for _id, event, data in watching["events"] if event == "delta")
+    assert live == "You can ask for a refund within 30 days of purchase [1]."  # seen before the hold
     deltas, names, final = streamed(ai_request)
-    assert deltas == "You can ask for a refund within 30 days of purchase [1]."
     assert "lawyer" not in str(stream_events(ai_request.pk))
-    assert names[-2:] == ["reset", "done"]
+    # A page connecting (or reconnecting) now replays none of the text sent before the hold.
+    assert deltas == "" and names[-2:] == ["reset", "done"]
     assert final == {"status": "awaiting_review", "text": "", "citations": [], "model": "claude-sonnet-4-6"}
     item = ReviewItem.objects.get(ai_request=ai_request)
     assert item.reasons == [rules.PROFESSIONAL_REFERRAL, rules.WEAK_GROUNDING]
@@ -147,16 +153,26 @@ def test_a_clean_answer_streams_in_full_and_its_deltas_add_up_to_the_final_text(
 
 
 @pytest.mark.django_db
-def test_an_answer_stopped_while_held_keeps_only_the_sentences_visitors_were_sent(
-    anthropic_via_fake, visitor, settings
+def test_an_answer_stopped_while_held_is_checked_like_a_final_answer_and_waits_for_review(
+    anthropic_via_fake, visitor, reviewer, settings
 ):
+    from review.services import review_item_approve
+
     from .fakes import stopping
 
     settings.AI_CORE = {**settings.AI_CORE, "STREAM_GATE": "tests.review.fakes.stop_when_held"}
     anthropic_via_fake.script(path="/v1/messages", reply=FLAGGED)
     ai_request = ask(visitor)
     stopping["request_id"] = str(ai_request.pk)
-    assert ai_request_process(request_id=str(ai_request.pk)).status == AIRequest.Status.CANCELLED
+    assert ai_request_process(request_id=str(ai_request.pk)).status == AIRequest.Status.AWAITING_REVIEW
     ai_request.refresh_from_db()
-    assert ai_request.result == "You can ask for a refund within 30 days of purchase [1]."
+    partial = ai_request.result
+    assert "lawyer" in partial and len(partial) < len(FLAGGED)  # stopped part-way, kept for review
     assert "lawyer" not in str(stream_events(ai_request.pk))
+    assert streamed(ai_request)[2]["status"] == "awaiting_review"
+    item = ReviewItem.objects.get(ai_request=ai_request)
+    assert item.original_text == partial and rules.PROFESSIONAL_REFERRAL in item.reasons
+
+    review_item_approve(item=item, user=reviewer)
+    ai_request.refresh_from_db()
+    assert (ai_request.status, ai_request.result) == (AIRequest.Status.CANCELLED, partial)  # shown as stopped

@@ -160,3 +160,24 @@ def test_a_rejected_summary_renders_nothing(summarised_page, reviewer):
     page, item = summarised_page
     review_item_reject(item=item, user=reviewer, note="Misleading.")
     assert render_summary(page).strip() == ""
+
+
+@pytest.mark.django_db(transaction=True)  # the stream view reads the rows from another thread
+def test_a_held_stopped_partial_shows_nothing_until_approved_and_then_shows_as_stopped(
+    client, make_held, visitor, reviewer
+):
+    from ai_core.selectors import STOPPED
+
+    client.force_login(visitor)
+    item = make_held(
+        "You can get a refund within 30 days [1]. For anything else, consult a lawyer about",
+        error_code=STOPPED,
+    )
+    assert poll(client, item)["result"] is None and HELD_PHRASE not in result_page(client, item)
+    assert [(event, data["text"]) for event, data in sse(client, item)] == [("done", "")]
+
+    review_item_approve(item=item, user=reviewer)
+    body = poll(client, item)
+    assert (body["status"], body["result"], body["citations"]) == ("cancelled", item.original_text, [])
+    page = result_page(client, item)
+    assert HELD_PHRASE in page and "Stopped: the answer above is incomplete." in page

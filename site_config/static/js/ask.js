@@ -159,6 +159,10 @@
             renderSources(sourcesEl, data.citations);
             feedback.hidden = false;
             statusEl.textContent = "";
+          } else if (data.status === "cancelled") {
+            // A stopped answer's partial text, once a reviewer approved it.
+            renderAnswer(textEl, data.result || "", []);
+            statusEl.textContent = "Stopped: the answer above is incomplete.";
           } else {
             statusEl.textContent = data.error || "Sorry, no answer can be shown for this question.";
           }
