@@ -68,6 +68,7 @@ bench: venv services
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_reindex_throughput.py --pages 10
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_retrieval.py --sizes 10000 --queries 100
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/stream_latency.py 20
+	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/stream_flood.py --streams 600 --seconds 15
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/metrics_scrape.py --sizes 100000 --runs 3
 	@bash scripts/bench-tools.sh
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/http_throughput.py --duration 10 --reps 2

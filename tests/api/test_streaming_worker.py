@@ -102,3 +102,80 @@ def test_stop_keeps_the_partial_answer_marks_it_cancelled_and_charges_only_what_
     assert (
         BudgetReservation.objects.get(request=request).actual_tokens == log.input_tokens + log.output_tokens
     )
+
+
+FAR_FUTURE = "99999999999999-0"
+
+
+def read_to_close(http: httpx.Client, url: str, **headers) -> tuple[list[dict], float]:
+    """Every event until the server closes the connection, and when it closed."""
+    events, block = [], {}
+    with http.stream("GET", url, headers=headers, timeout=30) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                block["event"] = line[7:]
+            elif line.startswith("data: "):
+                block["data"] = json.loads(line[6:])
+            elif not line and "event" in block:
+                block["at"] = time.monotonic()
+                events.append(block)
+                block = {}
+    return events, time.monotonic()
+
+
+def wait_finished(http: httpx.Client, accepted: dict) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = http.get(accepted["poll_url"]).json()
+        if body["status"] not in ("pending", "processing"):
+            return body
+        time.sleep(0.1)
+    pytest.fail(f"request {accepted['id']} never finished")
+
+
+def test_the_relay_closes_as_soon_as_the_final_event_is_delivered(stack, fake_provider):
+    web, _ = stack
+    fake_provider.script(path="/v1/messages", reply="Refunds take thirty days.", delta_delay=0.05)
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        accepted = ask(http, "How long do refunds take?")
+        events, closed_at = read_to_close(http, accepted["stream_url"])
+    assert events[-1]["event"] == "done"
+    assert closed_at - events[-1]["at"] < 1.0  # not another 10 s wait, nor the 300 s maximum
+
+
+def test_a_finished_requests_stream_replays_and_ends_promptly(stack, fake_provider):
+    web, _ = stack
+    fake_provider.script(path="/v1/messages", reply="Refunds take thirty days.")
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        accepted = ask(http, "Do refunds take long?")
+        wait_finished(http, accepted)
+        opened = time.monotonic()
+        events, closed_at = read_to_close(http, accepted["stream_url"])
+    assert events[-1]["event"] == "done" and events[-1]["data"]["status"] == "done"
+    assert closed_at - opened < 2.0
+
+
+def test_a_far_future_last_event_id_gets_the_final_event_and_the_connection_closes(stack, fake_provider):
+    web, _ = stack
+    fake_provider.script(path="/v1/messages", reply="Refunds take thirty days.")
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        accepted = ask(http, "Can I get a refund?")
+        final = wait_finished(http, accepted)
+        opened = time.monotonic()
+        events, closed_at = read_to_close(http, accepted["stream_url"], **{"Last-Event-ID": FAR_FUTURE})
+    assert [e["event"] for e in events] == ["done"]
+    assert events[0]["data"]["status"] == final["status"]
+    assert closed_at - opened < 2.0
+
+
+def test_a_far_future_last_event_id_on_a_running_answer_follows_it_to_the_end(stack, fake_provider):
+    web, _ = stack
+    fake_provider.script(path="/v1/messages", reply=LONG_REPLY, delta_delay=0.02)
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        accepted = ask(http, "Explain refunds in detail")
+        started = time.monotonic()
+        events, closed_at = read_to_close(http, accepted["stream_url"], **{"Last-Event-ID": FAR_FUTURE})
+    # Treated as "from the current end": the rest of the answer, then the final event, then closed.
+    assert events[-1]["event"] == "done"
+    assert closed_at - events[-1]["at"] < 1.0 and closed_at - started < 20

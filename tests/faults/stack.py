@@ -24,6 +24,7 @@ from tests.conftest import start_celery_worker, start_web_server, stop_celery_wo
 from .servers import child_pids, signal_tree
 
 FINISHED = frozenset({*AIRequest.TERMINAL, AIRequest.Status.AWAITING_REVIEW})
+OPERATOR_TOKEN = "fault-suite-metrics-token-0123456789"
 
 
 @dataclass(kw_only=True)
@@ -60,7 +61,12 @@ class FaultStack:
         self.queue = f"lectern-test-{self.test_id}"
         self.prefix = f"lectern-test-{self.test_id}"  # AI_CORE["REDIS_PREFIX"] of the subprocesses
         self.logs = logs
-        self.env = {"LECTERN_TEST_ID": self.test_id, "OPENBLAS_NUM_THREADS": "1", **env}
+        self.env = {
+            "LECTERN_TEST_ID": self.test_id,
+            "OPENBLAS_NUM_THREADS": "1",
+            "LECTERN_METRICS_TOKEN": OPERATOR_TOKEN,  # /healthz details (circuits) for the operator
+            **env,
+        }
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self._workers_started = 0
@@ -104,6 +110,17 @@ class FaultStack:
         signal_tree(self.worker.pid, signal.SIGKILL)
         self.worker.wait(timeout=20)
 
+    def run_beat_task(self, name: str) -> None:
+        """Queue task ``name`` as Celery beat would, on this stack's broker and queue (the fault
+        stacks run no beat of their own)."""
+        from celery import Celery
+
+        app = Celery("lectern-fault-beat", broker=self.env.get("CELERY_BROKER_URL") or self.redis_url)
+        try:
+            app.send_task(name, queue=self.queue)
+        finally:
+            app.close()
+
     def worker_log(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text()[-4000:]}" for path in sorted(self.logs.glob("worker-*.log"))
@@ -141,8 +158,11 @@ class Visitor:
     def status(self, request_id: str) -> dict:
         return self._call("GET", f"/api/ai/requests/{request_id}/").json()
 
-    def healthz(self) -> httpx.Response:
-        return self.http.get("/healthz")  # a 503 naming what is down is the expected answer here
+    def healthz(self, *, as_operator: bool = False) -> httpx.Response:
+        """A 503 naming what is down is the expected answer here. Details (errors, circuits) are
+        shown only with the metrics token: ``as_operator``."""
+        headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"} if as_operator else {}
+        return self.http.get("/healthz", headers=headers)
 
     def close(self) -> None:
         self.http.close()

@@ -75,7 +75,7 @@ def test_a_529_storm_is_absorbed_by_fallbacks_and_the_circuits_open(fault_stack,
     # The breakers did their job: each overloaded model was called only until its circuit opened.
     assert len(fake_provider.requests_for(path="/v1/messages", model=SONNET)) == THRESHOLD
     assert len(fake_provider.requests_for(path="/v1/messages", model=HAIKU)) == THRESHOLD
-    circuits = wait_for(lambda: stack.visitor().healthz().json().get("circuits"), timeout=10)
+    circuits = wait_for(lambda: stack.visitor().healthz(as_operator=True).json().get("circuits"), timeout=10)
     states = {c["name"]: c["state"] for c in circuits}
     fault_counts.notes.append(f"circuits: {states}")
     assert states[f"anthropic:{SONNET}"] == states[f"anthropic:{HAIKU}"] == "open"
