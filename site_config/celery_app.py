@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings.dev")
 app = Celery("lectern")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# site_config is the project package, not an installed app: its beat maintenance tasks are listed here.
+app.autodiscover_tasks(["site_config"])
 # Log lines of a task carry the ai_request_id of the web request that queued it.
 connect_celery_signals()
 

@@ -4,9 +4,17 @@ Credentials, region and endpoint come from the environment, the way boto3 reads 
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``
 for MinIO, moto or another S3-compatible store); nothing is stored in settings.
 
+What may be read is decided by ``AI_CORE["S3_INGEST"]``, not by whoever types the command: keys
+must lie inside ``ALLOWED_PREFIXES``, and each object must prove it is public (an ACL grant to
+AllUsers, or a tag) on every run, since an ACL or tag change does not change the ETag. An object
+that stops being public is removed like a deleted one. Citations link to ``PUBLIC_URL_BASE/<key>``,
+where visitors can read the object, never to the endpoint the worker reads from.
+
 Work is skipped at two levels: an unchanged ETag skips the download, and an unchanged content
 hash (a re-upload of the same bytes) skips parsing and embedding. Deletions are applied only
-after the whole listing succeeded, so a failed or partial listing never removes anything.
+after the whole listing succeeded, so a failed or partial listing never removes anything. One run
+per bucket+prefix at a time: a Redis lease (``ai_core.resilience.lease``) makes a redelivered task
+message step aside while the first run still works.
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from django.utils import timezone
+
+from ai_core import conf
+from ai_core.resilience.lease import lease
+from ai_core.resilience.runtime import redis_key, shared_redis
 
 from . import documents
 from .chunking import chunk_segments
@@ -39,8 +51,89 @@ KINDS = {
 MAX_OBJECT_BYTES = 5 * 1024 * 1024
 
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+PUBLIC_BY = ("acl", "tag")
+
+
 class S3IngestError(Exception):
-    """The bucket could not be listed: nothing was changed."""
+    """The run did not happen (bucket not listable, prefix not allowed, busy): nothing was changed."""
+
+
+class S3IngestRefused(S3IngestError):
+    """The request is outside what the settings allow (prefix, public URL)."""
+
+
+class S3IngestBusy(S3IngestError):
+    """Another run of the same bucket+prefix holds the lease."""
+
+
+class InvalidS3IngestSettingError(conf.InvalidAICoreSettingError):
+    pass
+
+
+@dataclass(kw_only=True, frozen=True)
+class S3IngestSettings:
+    allowed: tuple[tuple[str, str], ...]  # (bucket, folder prefix: "" or ending in "/")
+    public_by: str
+    public_tag: tuple[str, str]
+    url_bases: dict[str, str]  # bucket -> base; "*" for every bucket
+    lease_seconds: int
+
+    def allows(self, bucket: str, key_or_prefix: str) -> bool:
+        return any(b == bucket and key_or_prefix.startswith(p) for b, p in self.allowed)
+
+    def url_base(self, bucket: str) -> str:
+        return self.url_bases.get(bucket) or self.url_bases.get("*", "")
+
+
+def _allowed_entry(entry: object) -> tuple[str, str]:
+    if not isinstance(entry, str) or not entry.strip().strip("/"):
+        raise InvalidS3IngestSettingError(
+            f"AI_CORE['S3_INGEST']['ALLOWED_PREFIXES'] entry {entry!r} must be 'bucket' or 'bucket/folder/'."
+        )
+    bucket, _, prefix = entry.strip().lstrip("/").partition("/")
+    # A folder, not a string prefix: "help" must not also allow "helpdesk-internal/".
+    return bucket, (prefix.rstrip("/") + "/") if prefix.strip("/") else ""
+
+
+def s3_ingest_settings() -> S3IngestSettings:
+    """``AI_CORE["S3_INGEST"]``, validated (the system check ``rag.E010`` reports errors at start-up)."""
+    raw = conf.setting_or_none("S3_INGEST") or {}
+    if not isinstance(raw, dict):
+        raise InvalidS3IngestSettingError("AI_CORE['S3_INGEST'] must be a dict.")
+    entries = raw.get("ALLOWED_PREFIXES") or []
+    if isinstance(entries, str):
+        entries = [part for part in entries.split(",") if part.strip()]
+    public_by = raw.get("PUBLIC_BY", "acl")
+    if public_by not in PUBLIC_BY:
+        raise InvalidS3IngestSettingError(
+            f"AI_CORE['S3_INGEST']['PUBLIC_BY'] must be one of {', '.join(PUBLIC_BY)}, not {public_by!r}."
+        )
+    tag_key, sep, tag_value = str(raw.get("PUBLIC_TAG", "public=true")).partition("=")
+    if not sep or not tag_key.strip():
+        raise InvalidS3IngestSettingError("AI_CORE['S3_INGEST']['PUBLIC_TAG'] must look like 'key=value'.")
+    bases = raw.get("PUBLIC_URL_BASE") or ""
+    bases = {"*": bases} if isinstance(bases, str) else dict(bases)
+    for bucket, base in bases.items():
+        if base and not str(base).startswith(("https://", "http://")):
+            raise InvalidS3IngestSettingError(
+                f"AI_CORE['S3_INGEST']['PUBLIC_URL_BASE'] for {bucket!r} must be an http(s) URL, not {base!r}."
+            )
+    try:
+        lease_seconds = int(raw.get("LEASE_SECONDS", 60))
+    except (TypeError, ValueError) as err:
+        raise InvalidS3IngestSettingError(
+            "AI_CORE['S3_INGEST']['LEASE_SECONDS'] must be an integer."
+        ) from err
+    if lease_seconds < 5:
+        raise InvalidS3IngestSettingError("AI_CORE['S3_INGEST']['LEASE_SECONDS'] must be at least 5.")
+    return S3IngestSettings(
+        allowed=tuple(_allowed_entry(entry) for entry in entries),
+        public_by=public_by,
+        public_tag=(tag_key.strip(), tag_value.strip()),
+        url_bases={bucket: str(base).rstrip("/") for bucket, base in bases.items() if base},
+        lease_seconds=lease_seconds,
+    )
 
 
 @dataclass(kw_only=True)
@@ -51,6 +144,8 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     unsupported: int = 0
+    not_public: int = 0
+    not_allowed: int = 0
     embedded: int = 0
     reused: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -84,16 +179,56 @@ def _list(client, bucket: str, prefix: str) -> dict[str, dict]:
     return objects
 
 
-def _object_url(client, bucket: str, key: str) -> str:
-    endpoint = (client.meta.endpoint_url or "https://s3.amazonaws.com").rstrip("/")
-    return f"{endpoint}/{bucket}/{quote(key)}"
+def _is_public(client, bucket: str, key: str, config: S3IngestSettings) -> bool:
+    if config.public_by == "tag":
+        tags = client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
+        return any((tag.get("Key"), tag.get("Value")) == config.public_tag for tag in tags)
+    grants = client.get_object_acl(Bucket=bucket, Key=key).get("Grants", [])
+    return any(
+        grant.get("Grantee", {}).get("URI") == ALL_USERS
+        and grant.get("Permission") in ("READ", "FULL_CONTROL")
+        for grant in grants
+    )
+
+
+def s3_ingest_check(*, bucket: str, prefix: str, config: S3IngestSettings | None = None) -> S3IngestSettings:
+    """Refuse, before touching S3, a run the settings do not allow; returns the settings."""
+    config = config or s3_ingest_settings()
+    if not config.allowed:
+        raise S3IngestRefused(
+            "S3 ingest is switched off: AI_CORE['S3_INGEST']['ALLOWED_PREFIXES'] "
+            "(AI_S3_INGEST_ALLOWED_PREFIXES) lists no bucket or folder"
+        )
+    if not config.allows(bucket, prefix):
+        allowed = ", ".join(f"{b}/{p}" for b, p in config.allowed)
+        raise S3IngestRefused(
+            f"s3://{bucket}/{prefix} is not inside the allowed prefixes ({allowed}); "
+            "use one of them or a folder below one"
+        )
+    if not config.url_base(bucket):
+        raise S3IngestRefused(
+            f"no public URL for bucket {bucket!r}: set AI_CORE['S3_INGEST']['PUBLIC_URL_BASE'] "
+            "(AI_S3_INGEST_PUBLIC_URL_BASE) to where visitors read its objects, so citations work"
+        )
+    return config
 
 
 def s3_ingest(
-    *, bucket: str, prefix: str = "", client=None, site_id: int | None = None, locale: str = "en"
+    *, bucket: str, prefix: str = "", site_id: int | None, locale: str = "en", client=None
 ) -> IngestReport:
-    """Bring the documents under ``s3://bucket/prefix`` in line with the bucket."""
-    client = client or s3_client()
+    """Bring the documents under ``s3://bucket/prefix`` in line with the bucket.
+
+    ``site_id`` is required (``None`` meaning: shared by every site) so that nobody publishes a
+    bucket to every site by forgetting an argument.
+    """
+    config = s3_ingest_check(bucket=bucket, prefix=prefix)
+    with lease(shared_redis(), redis_key("s3-ingest", bucket, prefix), ttl_s=config.lease_seconds) as held:
+        if not held.held:
+            raise S3IngestBusy(f"another ingest of s3://{bucket}/{prefix} is still running; this one stopped")
+        return _ingest(client or s3_client(), bucket, prefix, config, held, site_id=site_id, locale=locale)
+
+
+def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestReport:
     listing = _list(client, bucket, prefix)
     report = IngestReport(listed=len(listing))
     existing = {
@@ -102,31 +237,54 @@ def s3_ingest(
             source=KnowledgeDocument.Source.S3, bucket=bucket, key__startswith=prefix
         )
     }
+    keep: set[str] = set()  # ingested, unchanged, or failed (a failure never removes anything)
     for key, obj in sorted(listing.items()):
+        if held.lost.is_set():
+            raise S3IngestBusy(f"ingest of s3://{bucket}/{prefix} lost its lease to another run; stopped")
         kind = KINDS.get(PurePosixPath(key).suffix.lower())
         if kind is None:
             report.unsupported += 1
             continue
+        if not config.allows(bucket, key):  # the listing prefix "help" also returns "helpdesk/..."
+            report.not_allowed += 1
+            continue
         try:
+            if not _is_public(client, bucket, key, config):
+                report.not_public += 1
+                continue
+            keep.add(key)
+            url = f"{config.url_base(bucket)}/{quote(key)}"
             _ingest_one(
-                client, bucket, key, obj, kind, existing.get(key), report, site_id=site_id, locale=locale
+                client,
+                bucket,
+                key,
+                obj,
+                kind,
+                existing.get(key),
+                report,
+                site_id=site_id,
+                locale=locale,
+                url=url,
             )
         except Exception as err:  # one bad object must not stop the rest; it is reported
             logger.warning("s3 ingest of s3://%s/%s failed: %r", bucket, key, err)
             report.failed.append((key, f"{type(err).__name__}: {err}"))
+            keep.add(key)
     for key, doc in existing.items():
-        if key in listing and KINDS.get(PurePosixPath(key).suffix.lower()):
+        if key in keep:
             continue
         with source_lock("s3", f"{bucket}/{key}"):
-            chunks_remove(source=SourceRef(document=doc), reason="deleted from S3")
+            chunks_remove(source=SourceRef(document=doc), reason="deleted from S3 or no longer public")
             doc.delete()
         report.removed += 1
     return report
 
 
-def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale) -> None:
+def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale, url) -> None:
     etag = str(obj.get("ETag", "")).strip('"')
-    if doc is not None and doc.etag == etag and doc.indexed_at is not None:
+    # Where it is shown and cited is part of what was indexed: a new --site or URL base re-indexes.
+    same_place = doc is not None and (doc.site_id, doc.locale, doc.url) == (site_id, locale, url)
+    if same_place and doc.etag == etag and doc.indexed_at is not None:
         report.unchanged += 1
         return
     if obj.get("Size", 0) > MAX_OBJECT_BYTES:
@@ -134,7 +292,7 @@ def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale)
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     digest = hashlib.sha256(body).hexdigest()
     with source_lock("s3", f"{bucket}/{key}"):
-        if doc is not None and doc.content_hash == digest and doc.indexed_at is not None:
+        if same_place and doc.content_hash == digest and doc.indexed_at is not None:
             KnowledgeDocument.objects.filter(pk=doc.pk).update(etag=etag)
             report.unchanged += 1
             return
@@ -150,7 +308,7 @@ def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale)
                 "content_type": kind,
                 "size": len(body),
                 "title": title,
-                "url": _object_url(client, bucket, key),
+                "url": url,
                 "site_id": site_id,
                 "locale": locale,
                 "last_modified": obj.get("LastModified"),

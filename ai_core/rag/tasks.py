@@ -2,7 +2,11 @@
 
 To ingest on a schedule, add to ``CELERY_BEAT_SCHEDULE``::
 
-    "ingest-docs": {"task": "rag.ingest_s3", "schedule": 3600, "kwargs": {"bucket": "docs", "prefix": "help/"}}
+    "ingest-docs": {
+        "task": "rag.ingest_s3",
+        "schedule": 3600,
+        "kwargs": {"bucket": "docs", "prefix": "help/", "site_id": None},  # None: shared by all sites
+    }
 """
 
 from __future__ import annotations
@@ -23,10 +27,22 @@ logger = logging.getLogger(__name__)
     soft_time_limit=1500,
     time_limit=1800,
 )
-def ingest_s3(bucket: str, prefix: str = "", site_id: int | None = None, locale: str = "en") -> dict:
-    """Ingest one bucket prefix; safe to rerun (unchanged objects are skipped)."""
-    from .s3 import s3_ingest
+def ingest_s3(bucket: str, prefix: str, site_id: int | None, locale: str = "en") -> dict:
+    """Ingest one bucket prefix; safe to rerun (unchanged objects are skipped).
 
-    report = s3_ingest(bucket=bucket, prefix=prefix, site_id=site_id, locale=locale)
+    The hard limit (30 min) is longer than the broker's visibility timeout, so a long run's message
+    is redelivered to another worker while it still works: the service's lease makes that copy
+    return at once. ``site_id`` has no default: ``None`` (shared by every site) must be said.
+    """
+    from .s3 import S3IngestBusy, S3IngestRefused, s3_ingest
+
+    try:
+        report = s3_ingest(bucket=bucket, prefix=prefix, site_id=site_id, locale=locale)
+    except S3IngestBusy as err:
+        logger.info("s3 ingest skipped: %s", err)
+        return {"skipped": str(err)}
+    except S3IngestRefused as err:  # settings say no; retrying would not change that
+        logger.error("s3 ingest refused: %s", err)
+        return {"refused": str(err)}
     logger.info("s3 ingest s3://%s/%s: %s", bucket, prefix, asdict(report))
     return asdict(report)
