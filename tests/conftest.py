@@ -36,6 +36,12 @@ def _fresh_ai_redis_state():
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    # The live-prompt cache trusts its stamp for a few seconds; with the stamp just deleted, a
+    # prompt an earlier test stored (and flushed) must not outlive that test in this process.
+    from ai_core.prompts.cache import StampedCache
+
+    for cache in list(StampedCache.instances):
+        cache.clear()
 
 
 def _worker_env(db_name: str) -> dict[str, str]:
@@ -177,8 +183,9 @@ def start_web_server(*, log_path: Path, extra_env: dict[str, str] | None = None,
     env = {**_worker_env(connection.settings_dict["NAME"]), "DATABASE_POOL": "true", **(extra_env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
+            # --no-proxy-headers as deployed: which proxies to believe is LECTERN_TRUSTED_PROXIES' call.
             [sys.executable, "-m", "uvicorn", "site_config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
+             "--port", str(port), "--workers", str(workers), "--no-proxy-headers"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     proc.url = f"http://127.0.0.1:{port}"
