@@ -40,9 +40,9 @@ trap cleanup INT TERM EXIT
 
 step "Starting web, worker and beat (logs in $LOG_DIR)"
 # ASGI serves each request from a thread of its own: pooled connections, not one per thread.
-DATABASE_POOL=${DATABASE_POOL:-true} \
 # --no-proxy-headers: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 on its own;
 # which proxies to believe is LECTERN_TRUSTED_PROXIES' decision (README, Configuration).
+DATABASE_POOL=${DATABASE_POOL:-true} \
 $BIN/uvicorn site_config.asgi:application --host "$HOST" --port "$PORT" --workers 1 --no-proxy-headers \
   >"$LOG_DIR/web.log" 2>&1 &
 pids+=($!)
