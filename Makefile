@@ -37,6 +37,7 @@ browser:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # architecture contracts: [tool.importlinter] in pyproject.toml
 
 check: venv services
 	DJANGO_SETTINGS_MODULE=site_config.settings.test $(BIN)/python manage.py check

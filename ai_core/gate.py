@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.utils.module_loading import import_string
 
 from . import conf
-from .providers.base import Source
+from .providers.base import Source  # re-exported: a gate plugin (review.gate) types its sources with it
 
 
 @dataclass(kw_only=True)

@@ -37,18 +37,10 @@ _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
 _task_tokens: dict[str, contextvars.Token] = {}
 
 
-def current_log_context() -> dict[str, str]:
-    return dict(_context.get())
-
-
 def bind_log_context(**fields: Any) -> contextvars.Token:
     """Add fields to the current context until the caller (or the request scope) resets it."""
     clean = {name: str(value) for name, value in fields.items() if value not in (None, "")}
     return _context.set({**_context.get(), **clean})
-
-
-def reset_log_context(token: contextvars.Token) -> None:
-    _context.reset(token)
 
 
 @contextmanager

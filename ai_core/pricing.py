@@ -9,6 +9,14 @@ from .providers.base import Usage
 
 MILLION = Decimal(1_000_000)
 QUANTUM = Decimal("0.00000001")
+# Provider-neutral and deliberately rough: budget reservations and the prompt-cache threshold
+# need an estimate before any tokenizer runs. The knowledge index counts its own (rag/chunking.py).
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token."""
+    return len(text) // CHARS_PER_TOKEN
 
 
 def cost_usd(*, model: str, usage: Usage) -> Decimal:

@@ -1,10 +1,7 @@
-"""Signals other apps listen to (ai_core never imports them)."""
+"""Signals ai_core sends for other apps to receive: ai_core defines and sends them, and never
+imports a receiver (the review app connects to ``request_flagged`` in its ``ready()``)."""
 
 from django.dispatch import Signal
 
 # Sent inside the transaction that stores an output needing review; kwargs: request, reasons.
 request_flagged = Signal()
-
-# After a vote is stored (or changed); kwargs: feedback, created. The review app flags summaries
-# that get a thumbs-down.
-feedback_received = Signal()

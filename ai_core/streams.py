@@ -24,8 +24,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from ai_core.resilience.runtime import redis_key, shared_redis
 
 STREAM_TTL_S = 3600
@@ -80,19 +78,6 @@ def parse_stream_id(value: str) -> tuple[int, int] | None:
     if ms > MAX_ID_PART or seq > MAX_ID_PART:
         return None
     return ms, seq
-
-
-def stream_read(
-    client: redis.Redis, request_id: object, *, after: str = "0", block_ms: int = 15_000
-) -> list[tuple[str, str, dict]]:
-    """Events after ``after`` (a stream id), waiting up to ``block_ms`` for the first one."""
-    response = client.xread({stream_key(request_id): after}, block=block_ms, count=500)
-    events = []
-    for _key, entries in response or []:
-        for entry_id, fields in entries:
-            entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-            events.append((entry, fields[b"event"].decode(), json.loads(fields[b"data"])))
-    return events
 
 
 def stream_events(request_id: object) -> list[tuple[str, str, dict]]:

@@ -19,12 +19,20 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from ai_core import providers
-from ai_core.rag.chunking import Chunk, Segment, chunk_segments
-from ai_core.rag.conf import retrieval_settings
-from ai_core.rag.documents import html_to_text
+from ai_core.rag.api import (
+    Chunk,
+    Segment,
+    SourceRef,
+    SyncOutcome,
+    chunk_segments,
+    chunks_remove,
+    chunks_sync,
+    html_to_text,
+    page_indexed,
+    retrieval_settings,
+    source_lock,
+)
 from ai_core.rag.models import KnowledgeChunk, PageIndexState
-from ai_core.rag.services.indexing import SourceRef, SyncOutcome, chunks_remove, chunks_sync, source_lock
-from ai_core.rag.signals import page_indexed
 
 from .models import ArticlePage
 from .visibility import page_site_id

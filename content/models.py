@@ -1,5 +1,5 @@
 from django.db import models
-from wagtail.admin.panels import FieldPanel, ObjectList, TabbedInterface
+from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
@@ -51,19 +51,8 @@ class ArticlePage(Page):
     content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
 
-    @classmethod
-    def get_edit_handler(cls):
-        # Imported late: the panel reads AI tables, and models must load before admin code.
-        from content.ai_admin.page_panel import AIStatusPanel
-
-        return TabbedInterface(
-            [
-                ObjectList(cls.content_panels, heading="Content"),
-                ObjectList(cls.promote_panels, heading="Promote"),
-                ObjectList(cls.settings_panels, heading="Settings", classname="settings"),
-                ObjectList([AIStatusPanel()], heading="AI", classname="ai"),
-            ]
-        ).bind_to_model(cls)
+    # The editor's tabs, with an "AI" tab, are ``edit_handler``, set in ``ContentConfig.ready()``
+    # (``content/admin/page_panel.py``): a model importing admin code closed an import cycle.
 
     parent_page_types = ["content.ArticleIndexPage", "content.HomePage"]
     subpage_types: list[str] = []

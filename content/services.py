@@ -1,6 +1,9 @@
-"""Writes to the page tree. Views, commands and tasks call these; they hold no logic themselves."""
+"""Writes to the page tree, and the queueing of work on pages (indexing, summaries). Views,
+commands, tasks and signal receivers call these; they hold no logic themselves."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -9,6 +12,25 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
 from .models import ArticleIndexPage, ArticlePage, HomePage
+from .tasks import index_page, summarize_page, summarize_page_force
+
+
+def pages_index_enqueue(*, page_ids: Iterable[int]) -> None:
+    """Queue ``content.index_page`` once per page, after the surrounding transaction commits: the
+    task reads the page's state then (published, private, moved, deleted) and acts on it."""
+    for page_id in sorted(set(page_ids)):
+        transaction.on_commit(lambda page_id=page_id: index_page.delay(page_id))
+
+
+def page_summary_enqueue(*, page_id: int) -> None:
+    """Queue a summary of the page's live revision after commit; one that exists is kept."""
+    transaction.on_commit(lambda: summarize_page.delay(page_id))
+
+
+def page_summary_regenerate_enqueue(*, page_id: int) -> None:
+    """Queue a fresh summary of the live revision now: the caller (the editor's "Regenerate
+    summary") has written nothing for the task to wait for."""
+    summarize_page_force.delay(page_id)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Keep the knowledge index in step with the page tree. Connected in ``ContentConfig.ready()``.
+"""Keep the knowledge index in step with the page tree. ``register_signal_handlers()`` connects
+the receivers (from ``ContentConfig.ready()``), with explicit senders as wagtail.contrib.frontend_cache does.
 
 Every receiver queues ``content.index_page`` after commit, with the page id only; the task reads
 the page's state then and indexes, re-indexes or removes accordingly, under the page's source
@@ -11,35 +12,25 @@ a lost race can serve a page a visitor may no longer read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from django.db import transaction
 from wagtail.models import Page
 
 from .indexing import indexed_descendant_ids, pages_unindex_now
+from .services import page_summary_enqueue, pages_index_enqueue
 from .visibility import visible_page_ids
 
 
-def enqueue_index(page_ids: Iterable[int]) -> None:
-    """One task per page, sent once the surrounding transaction has committed."""
-    from .tasks import index_page
-
-    for page_id in sorted(set(page_ids)):
-        transaction.on_commit(lambda page_id=page_id: index_page.delay(page_id))
-
-
 def on_page_published(sender, instance, **kwargs) -> None:
-    enqueue_index([instance.pk])
+    pages_index_enqueue(page_ids=[instance.pk])
 
 
 def on_page_unpublished(sender, instance, **kwargs) -> None:
     pages_unindex_now(page_ids=[instance.pk], reason="unpublished")
-    enqueue_index([instance.pk])
+    pages_index_enqueue(page_ids=[instance.pk])
 
 
 def on_page_deleted(sender, instance, **kwargs) -> None:
     pages_unindex_now(page_ids=[instance.pk], reason="deleted")
-    enqueue_index([instance.pk])
+    pages_index_enqueue(page_ids=[instance.pk])
 
 
 def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwargs) -> None:
@@ -48,12 +39,12 @@ def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwa
     page_ids = indexed_descendant_ids(instance)
     hidden = set(page_ids) - visible_page_ids(page_ids=page_ids, site_id=None)
     pages_unindex_now(page_ids=sorted(hidden), reason="moved")
-    enqueue_index(page_ids)
+    pages_index_enqueue(page_ids=page_ids)
 
 
 def on_section_slug_changed(sender, instance, **kwargs) -> None:
     """Descendants' URLs changed: refresh them (no re-embedding: their text did not change)."""
-    enqueue_index(indexed_descendant_ids(instance, inclusive=False))
+    pages_index_enqueue(page_ids=indexed_descendant_ids(instance, inclusive=False))
 
 
 def _restricted_page(instance):
@@ -65,13 +56,15 @@ def on_view_restriction_saved(sender, instance, **kwargs) -> None:
     if page := _restricted_page(instance):
         page_ids = indexed_descendant_ids(page)
         pages_unindex_now(page_ids=page_ids, reason="private")
-        enqueue_index(page_ids)  # re-checked after commit, under the lock an index run may hold now
+        pages_index_enqueue(
+            page_ids=page_ids
+        )  # re-checked after commit, under the lock an index run may hold now
 
 
 def on_view_restriction_deleted(sender, instance, **kwargs) -> None:
     # Another restriction higher up may still apply; the task checks before indexing.
     if page := _restricted_page(instance):
-        enqueue_index(indexed_descendant_ids(page))
+        pages_index_enqueue(page_ids=indexed_descendant_ids(page))
 
 
 def on_page_indexed(
@@ -81,6 +74,36 @@ def on_page_indexed(
     A republish that changed nothing finds the existing summary and does nothing."""
     if not chunks:
         return
-    from .tasks import summarize_page
+    page_summary_enqueue(page_id=page_id)
 
-    transaction.on_commit(lambda: summarize_page.delay(page_id))
+
+def register_signal_handlers() -> None:
+    """Connect the receivers above, each with its sender.
+
+    ``page_published`` rather than the ``after_publish_page`` hook: the signal fires on every
+    publish route (edit view, bulk action, workflow approval, ``publish_scheduled``).
+    """
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.models import PageViewRestriction
+    from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
+
+    from ai_core.rag.api import page_indexed
+    from ai_core.rag.models import PageIndexState
+
+    from .models import ArticleIndexPage, ArticlePage, HomePage
+
+    uid = "content.rag"
+    page_published.connect(on_page_published, sender=ArticlePage, dispatch_uid=f"{uid}.published")
+    page_unpublished.connect(on_page_unpublished, sender=ArticlePage, dispatch_uid=f"{uid}.unpublished")
+    post_delete.connect(on_page_deleted, sender=ArticlePage, dispatch_uid=f"{uid}.deleted")
+    for model in (ArticlePage, ArticleIndexPage):
+        post_page_move.connect(on_page_moved, sender=model, dispatch_uid=f"{uid}.moved.{model.__name__}")
+    for model in (ArticleIndexPage, HomePage):
+        page_slug_changed.connect(
+            on_section_slug_changed, sender=model, dispatch_uid=f"{uid}.slug.{model.__name__}"
+        )
+    page_indexed.connect(on_page_indexed, sender=PageIndexState, dispatch_uid="content.summaries.indexed")
+    post_save.connect(on_view_restriction_saved, sender=PageViewRestriction, dispatch_uid=f"{uid}.restricted")
+    post_delete.connect(
+        on_view_restriction_deleted, sender=PageViewRestriction, dispatch_uid=f"{uid}.unrestricted"
+    )

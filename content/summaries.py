@@ -18,11 +18,10 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from wagtail.models import Page
 
 from ai_core import conf
-from ai_core.budgets.services import POOL_SYSTEM, BudgetExceeded, budget_pool_has_room
 from ai_core.models import AIRequest
+from ai_core.rag.api import output_is_stale, provenance_link_regenerated
 from ai_core.rag.models import OutputProvenance, PageIndexState
-from ai_core.rag.services.freshness import output_is_stale, provenance_link_regenerated
-from ai_core.services.requests import ai_request_submit_system
+from ai_core.services import POOL_SYSTEM, BudgetExceeded, ai_request_submit_system, budget_pool_has_room
 
 from .models import PageSummary
 

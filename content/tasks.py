@@ -5,19 +5,24 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.db import OperationalError
 
-from ai_core.providers.errors import ProviderError
+from ai_core.providers import ProviderError
 
 logger = logging.getLogger(__name__)
+
+
+def _backoff(retries: int) -> int:
+    """2, 4, 8 ... seconds, at most a minute. ``acks_late`` and ``reject_on_worker_lost`` come from
+    the global Celery settings, not from each task."""
+    return get_exponential_backoff_interval(factor=2, retries=retries, maximum=60)
 
 
 @shared_task(
     bind=True,
     name="content.index_page",
     ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
     max_retries=5,
     soft_time_limit=110,
     time_limit=140,
@@ -32,22 +37,20 @@ def index_page(self, page_id: int) -> None:
         # A remote embedder hiccup or a lock timeout is worth another try; a rejected input is not.
         if isinstance(err, ProviderError) and not err.retryable:
             raise
-        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1))) from err
+        raise self.retry(countdown=_backoff(self.request.retries)) from err
 
 
 @shared_task(
     bind=True,
     name="content.summarize_page",
     ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
     max_retries=5,
     soft_time_limit=30,
     time_limit=45,
 )
 def summarize_page(self, page_id: int) -> None:
     """Request a summary of the page's live revision (the generation itself is an AI request task)."""
-    from ai_core.budgets.services import BudgetExceeded
+    from ai_core.services import BudgetExceeded
     from content.summaries import page_summary_request
 
     try:
@@ -59,13 +62,13 @@ def summarize_page(self, page_id: int) -> None:
     except OperationalError as err:
         # The database dropped out (restart, failover): nothing else would ever ask for this
         # revision's summary again, so try later instead of losing it.
-        raise self.retry(countdown=min(60, 2 ** (self.request.retries + 1))) from err
+        raise self.retry(countdown=_backoff(self.request.retries)) from err
 
 
 @shared_task(name="content.summarize_page_force", ignore_result=True, soft_time_limit=30, time_limit=45)
 def summarize_page_force(page_id: int) -> None:
     """An editor asked for a new summary even though one exists for this revision."""
-    from ai_core.budgets.services import BudgetExceeded
+    from ai_core.services import BudgetExceeded
     from content.summaries import page_summary_request
 
     try:

@@ -12,26 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ai_core import conf
-from ai_core.clients import client_key
+from ai_core.api.http import get_owned_request, request_owner
 from ai_core.models import AIRequest
-from ai_core.services.requests import RequestRejected, ai_request_submit
+from ai_core.services import RequestRejected, ai_request_submit
 
-from .api.views import get_owned_request
 from .visibility import PageNotAskable, ask_scope_resolve
 
 MAX_QUESTION_CHARS = 1000
-
-
-def _owner(request: HttpRequest) -> dict:
-    if request.user.is_authenticated:
-        return {"user": request.user}
-    if not request.session.session_key:
-        request.session.save()
-    return {
-        "user": None,
-        "session_key": request.session.session_key,
-        "client_ip": client_key(request) or None,
-    }
 
 
 @never_cache
@@ -58,7 +45,7 @@ def ask_page(request: HttpRequest) -> HttpResponse:
                 page_id=page,
                 site_id=scope.site_id,
                 locale=scope.locale,
-                **_owner(request),
+                **request_owner(request),
             )
         except PageNotAskable:
             error, status = "That page cannot be searched.", 404

@@ -19,7 +19,7 @@ from django.utils import translation
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Page, PageViewRestriction, Site
 
-from ai_core.services.requests import MAX_PAGE_ID
+from ai_core.services import MAX_PAGE_ID, ScopeRejected
 
 
 def visible_page_ids(*, page_ids: Collection[int], site_id: int | None) -> set[int]:
@@ -56,7 +56,7 @@ def page_site_id(page: Page) -> int | None:
     return ordered.values_list("pk", flat=True).first()
 
 
-class PageNotAskable(Exception):
+class PageNotAskable(ScopeRejected):
     """The ``page_id`` names no live, public page of the visitor's site (or no page at all)."""
 
 
@@ -67,8 +67,9 @@ class AskScope:
 
 
 def ask_scope_resolve(*, request: HttpRequest, page_id: object = None) -> AskScope:
-    """Site and locale of a question: the site serving the request's host (Wagtail's own
-    ``Site.find_for_request``, default site as fallback) and the page's locale, or the active one.
+    """Site and locale of a question (``AI_CORE["REQUEST_SCOPE"]``, for ai_core's API): the site
+    serving the request's host (Wagtail's own ``Site.find_for_request``, default site as fallback)
+    and the page's locale, or the active one.
 
     A ``page_id`` that is a valid id but not a page this visitor can read on this site raises
     ``PageNotAskable``: answering it would search another site's (or a private) page. Anything

@@ -1,12 +1,18 @@
-"""Wagtail registrations for the content app. Registration only: the code lives in its modules."""
+"""Wagtail registrations of the content app. Registration only: the code is in ``content/admin/``.
 
-from wagtail.snippets.models import register_snippet
+The page-side admin of the knowledge index and summaries: a page's index status with "Re-index"
+(header and listing buttons, bulk action) and "Regenerate summary". ai_core's own screens (the
+"AI" menu) are registered by ``ai_core/wagtail_hooks.py``.
+"""
 
-from content.ai_admin.viewsets import AIViewSetGroup
+from wagtail import hooks
 
-register_snippet(AIViewSetGroup)
-from content import (  # noqa: E402  (after the registration above, as before)
-    wagtail_hooks_budget_alerts,  # noqa: E402,F401  (budget alerts: admin banner, AI → Budget alerts)
-    wagtail_hooks_dashboard,  # noqa: E402,F401  (AI → Usage dashboard: costs, latency, quality, CSV)
-    wagtail_hooks_indexing,  # noqa: E402,F401  (knowledge-index admin: status, Re-index, bulk Re-index)
-)
+from content.admin.indexing import ReindexBulkAction, header_buttons, listing_buttons
+from content.admin.indexing import admin_urls as index_admin_urls
+from content.admin.page_panel import admin_urls as summary_admin_urls
+
+hooks.register("register_admin_urls", index_admin_urls)
+hooks.register("register_page_header_buttons", header_buttons)
+hooks.register("register_page_listing_buttons", listing_buttons)
+hooks.register("register_bulk_action", ReindexBulkAction)
+hooks.register("register_admin_urls", summary_admin_urls)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ai_core.gate import GateDecision
-from ai_core.providers.base import Source
+from ai_core.gate import GateDecision, Source
 
 from . import rules
 from .conf import review_settings

@@ -11,8 +11,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet
 from wagtail.log_actions import registry as log_registry
 
-from ai_core.aggregates import PercentileCont
-from ai_core.dashboard import range_bounds
+from ai_core.selectors import PercentileCont, range_bounds
 
 from . import rules
 from .conf import review_settings

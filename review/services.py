@@ -1,7 +1,8 @@
 """Writes of the review queue: flag an output, decide on it, escalate what waits too long.
 
-A decision changes the ``AIRequest`` the visitor pages read (the single source of truth for what
-is shown), writes Wagtail's audit log, and, once committed, tells a waiting visitor page.
+A decision records itself on the review item and in Wagtail's audit log; the held ``AIRequest``
+changes through ai_core's own service (``ai_request_review_resolve``: one writer per table), which,
+once committed, tells a waiting visitor page.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from django.utils import timezone
 from wagtail.log_actions import log
 
 from ai_core.models import AIRequest
-from ai_core.resilience.runtime import shared_redis
-from ai_core.selectors import STOPPED, ai_request_visible_output
-from ai_core.streams import stream_key, stream_publish
+from ai_core.services import ReviewNotPending, ai_request_review_resolve
 
 from . import rules
 from .conf import review_settings
@@ -73,33 +72,22 @@ def review_item_create(*, ai_request: AIRequest, reasons: list[str]) -> ReviewIt
     return item
 
 
-def _publish_decision(ai_request: AIRequest) -> None:
-    """Replace the request's stream with its final event. The earlier events end with
-    "awaiting_review", so a page connecting now must not replay them; a client resuming with
-    ``Last-Event-ID`` still gets the new event, whose id is later."""
-    shared_redis().delete(stream_key(ai_request.pk))
-    stream_publish(ai_request.pk, "done", ai_request_visible_output(request=ai_request).event())
-
-
 def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str | None = None) -> ReviewItem:
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().get(pk=item.pk)
         if not item.is_pending:
             raise ReviewDecisionError(f"{item} has already been {item.get_status_display().lower()}.")
-        ai_request = AIRequest.objects.select_for_update().get(pk=item.ai_request_id)
-        if ai_request.status != AIRequest.Status.AWAITING_REVIEW:
-            raise ReviewDecisionError(f"{item} is no longer awaiting review ({ai_request.status}).")
-        if status == ReviewItem.Status.REJECTED:
-            # The model's text stays on the item only; the visitor side never has it again.
-            ai_request.status, ai_request.result = AIRequest.Status.FAILED, ""
-            ai_request.error, ai_request.error_code = REJECTED_MESSAGE, REJECTED_CODE
-        else:
-            # A partial answer the visitor stopped is shown as stopped, once approved.
-            stopped = ai_request.error_code == STOPPED
-            ai_request.status = AIRequest.Status.CANCELLED if stopped else AIRequest.Status.DONE
-            if edited_text is not None:
-                ai_request.result = edited_text
-        ai_request.save(update_fields=["status", "result", "error", "error_code", "updated_at"])
+        try:
+            # The model's text stays on the item; a rejected request never shows it again.
+            ai_request = ai_request_review_resolve(
+                request_id=item.ai_request_id,
+                approved=status != ReviewItem.Status.REJECTED,
+                edited_text=edited_text,
+                rejected_message=REJECTED_MESSAGE,
+                rejected_code=REJECTED_CODE,
+            )
+        except ReviewNotPending as err:
+            raise ReviewDecisionError(f"{item} is no longer awaiting review ({err.status}).") from err
         item.status, item.reviewer, item.decided_at = status, user, timezone.now()
         item.decision_note, item.edited_text = note, edited_text or ""
         item.save(update_fields=["status", "reviewer", "decided_at", "decision_note", "edited_text"])
@@ -109,8 +97,6 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
             ReviewItem.Status.REJECTED: ACTION_REJECT,
         }[status]
         log(instance=item, action=action, user=user, data={"note": note, "ai_request": str(ai_request.pk)})
-        # Robust: the decision stands even if Redis is down; the poll API and result page read the row.
-        transaction.on_commit(lambda: _publish_decision(ai_request), robust=True)
     logger.info("review item %s %s by %s", item.pk, status, getattr(user, "pk", None))
     item.ai_request = ai_request
     return item

@@ -1,8 +1,16 @@
-"""Receivers connected in ``ReviewConfig.ready()`` with explicit senders."""
+"""Review's signal receivers, connected once by ``ReviewConfig.ready()`` with explicit senders.
+Review listens to ai_core's ``request_flagged``; ai_core never imports review."""
 
 from __future__ import annotations
 
 from .services import review_item_create
+
+
+def register_signal_handlers() -> None:
+    from ai_core.models import AIRequest
+    from ai_core.signals import request_flagged
+
+    request_flagged.connect(on_request_flagged, sender=AIRequest, dispatch_uid="review.request_flagged")
 
 
 def on_request_flagged(sender, *, request, reasons, **kwargs) -> None:

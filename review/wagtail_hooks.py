@@ -6,6 +6,7 @@ from wagtail import hooks
 
 from .admin import ReviewItemAdmin
 from .audit import FORMATTERS
+from .dashboard import ReviewSection
 from .panels import ReviewQueuePanel
 
 # What wagtail_modeladmin.options.modeladmin_register does, keeping the instance for the hooks below.
@@ -23,6 +24,10 @@ def register_review_log_actions(actions):
 def add_review_queue_panel(request, panels):
     if review_admin.permission_helper.user_can_approve(request.user):
         panels.append(ReviewQueuePanel(index_url=review_admin.url_helper.index_url))
+
+
+# The "Review queue" section of AI → Usage dashboard (ai_core/admin/dashboard/sections.py).
+hooks.register("register_ai_dashboard_section", ReviewSection)
 
 
 @hooks.register("insert_global_admin_css")

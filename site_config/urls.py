@@ -5,7 +5,9 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from ai_core.api import urls as ai_api_urls
 from content import views as content_views
+from content.api import urls as ask_urls
 from site_config.health import healthz, healthz_live
 from site_config.metrics import metrics
 
@@ -13,7 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz_live"),
     path("metrics", metrics, name="metrics"),
-    path("api/ai/", include("content.api.urls")),
+    # One namespace for the AI request API: ai_core's endpoints and the site's page-aware ask/.
+    path("api/ai/", include((ai_api_urls.urlpatterns + ask_urls.urlpatterns, "ai_api"))),
     path("ask/", content_views.ask_page, name="ask"),
     path("ask/r/<uuid:request_id>/", content_views.ask_result, name="ask_result"),
     path("django-admin/", admin.site.urls),

@@ -38,7 +38,7 @@ def _fresh_ai_redis_state():
         client.delete(*keys)
     # The live-prompt cache trusts its stamp for a few seconds; with the stamp just deleted, a
     # prompt an earlier test stored (and flushed) must not outlive that test in this process.
-    from ai_core.prompts.cache import StampedCache
+    from ai_core.live_prompts.cache import StampedCache
 
     for cache in list(StampedCache.instances):
         cache.clear()
@@ -252,8 +252,11 @@ def tasks_routed_to(queue: str):
 @pytest.fixture
 def celery_live(celery_worker_process, settings):
     """Send tasks to the real worker instead of running them inline."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Route before changing the setting: Celery's config reads Django settings, so captured after
+    # the change, the "previous" eager flag that tasks_routed_to restores would be False, and every
+    # later test in the process would queue its tasks instead of running them inline.
     with tasks_routed_to(celery_worker_process.queue):
+        settings.CELERY_TASK_ALWAYS_EAGER = False
         yield celery_worker_process
 
 

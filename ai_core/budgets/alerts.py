@@ -37,7 +37,7 @@ from .services import today
 
 logger = logging.getLogger(__name__)
 
-# Registered by the admin integration (content/ai_admin/budget_alerts.py); the mail links to it.
+# Registered by ai_core's admin (ai_core/admin/budget_alerts.py); the mail links to it.
 ADMIN_URL_NAME = "ai_budget_alerts:index"
 
 

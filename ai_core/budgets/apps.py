@@ -19,7 +19,7 @@ class BudgetsConfig(AppConfig):
             check_trusted_proxies,
         )
 
-        checks.register(check_alert_settings, "ai_core")
-        checks.register(check_budget_pools, "ai_core")
-        checks.register(check_summary_catch_up, "ai_core")
-        checks.register(check_trusted_proxies, "ai_core")
+        checks.register(check_alert_settings, "budgets")
+        checks.register(check_budget_pools, "budgets")
+        checks.register(check_summary_catch_up, "budgets")
+        checks.register(check_trusted_proxies, "budgets")

@@ -16,16 +16,12 @@ from .models import BudgetAlert
 ALERT_PERMISSION = "budgets.change_budgetalert"
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a UTC day, as aware datetimes, so the ``created_at`` index is used."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return start, start + dt.timedelta(days=1)
-
-
 def _usage_on(day: dt.date) -> QuerySet:
     from ai_core.models import LLMUsageLog
+    from ai_core.selectors.dashboard import range_bounds
 
-    start, end = day_bounds(day)
+    # One UTC day (AI days are UTC days), as aware datetimes so the ``created_at`` index is used.
+    start, end = range_bounds(start=day, end=day)
     return LLMUsageLog.objects.filter(created_at__gte=start, created_at__lt=end)
 
 

@@ -12,7 +12,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from ai_core import conf
+from ai_core import conf, pricing
 from ai_core.prompts.spec import PromptSpec
 from ai_core.resilience.runtime import redis_key, shared_redis
 
@@ -20,7 +20,6 @@ from . import ledger
 from .models import BudgetOverride, BudgetReservation
 
 logger = logging.getLogger(__name__)
-CHARS_PER_TOKEN = 4
 
 # Daily pools (AI_CORE["BUDGETS"]["POOL_DAILY_TOKENS"]), each with its own limit.
 POOL_ANONYMOUS = "anonymous"
@@ -59,7 +58,7 @@ def estimate_tokens(spec: PromptSpec, payload: Mapping[str, object]) -> int:
     """Rendered prompt (≈4 characters a token) + room for retrieved context + the answer's maximum."""
     values = {**dict.fromkeys(spec.system_variables, ""), **payload}
     rendered = spec.render(values)
-    estimate = (len(rendered.system) + len(rendered.user)) // CHARS_PER_TOKEN + 1 + spec.max_tokens
+    estimate = pricing.estimate_tokens(rendered.system + rendered.user) + 1 + spec.max_tokens
     if "sources" in spec.system_variables:
         estimate += conf.setting("BUDGETS")["CONTEXT_ALLOWANCE_TOKENS"]
     return estimate

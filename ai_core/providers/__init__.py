@@ -2,6 +2,7 @@
 
 ``generation_provider("anthropic")`` and ``embedder("local")`` return the configured instance;
 ``AI_CORE["GENERATION_PROVIDERS"][alias] = {"CLASS": dotted.path, "OPTIONS": {...}}``.
+Other apps import ``ProviderError`` and ``Usage`` from here, not from the submodules.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from ai_core import conf
 from ai_core.guard import assert_not_in_http_request
 
 from .base import EmbeddingProvider, GenerationProvider
+from .base import Usage as Usage
+from .errors import ProviderError as ProviderError
 
 
 class InvalidProviderError(conf.InvalidAICoreSettingError):

@@ -14,12 +14,11 @@ class RagConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from ai_core.response_cache import on_outputs_marked_stale
+        from django.core import checks
 
-        from . import checks  # noqa: F401  (registers the settings check)
-        from .models import OutputProvenance
-        from .signals import outputs_marked_stale
+        from .checks import retrieval_settings_check, s3_ingest_settings_check
+        from .signal_handlers import register_signal_handlers
 
-        outputs_marked_stale.connect(
-            on_outputs_marked_stale, sender=OutputProvenance, dispatch_uid="ai_core.response_cache.stale"
-        )
+        checks.register(retrieval_settings_check, "rag")
+        checks.register(s3_ingest_settings_check, "rag")
+        register_signal_handlers()

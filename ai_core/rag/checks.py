@@ -1,11 +1,11 @@
-"""System checks: a broken AI_CORE["RETRIEVAL"] fails ``manage.py check``, not the first question."""
+"""System checks: a broken AI_CORE["RETRIEVAL"] fails ``manage.py check``, not the first question.
+Registered in ``RagConfig.ready()``."""
 
 from __future__ import annotations
 
 from django.core import checks
 
 
-@checks.register(checks.Tags.compatibility)
 def retrieval_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     from .conf import InvalidRetrievalSettingError, page_access_check, retrieval_settings
 
@@ -20,7 +20,6 @@ def retrieval_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMes
     return []
 
 
-@checks.register(checks.Tags.compatibility)
 def s3_ingest_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     from .s3 import InvalidS3IngestSettingError, s3_ingest_settings
 

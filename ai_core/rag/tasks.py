@@ -22,8 +22,6 @@ logger = logging.getLogger(__name__)
 @shared_task(
     name="rag.ingest_s3",
     ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
     soft_time_limit=1500,
     time_limit=1800,
 )

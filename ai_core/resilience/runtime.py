@@ -44,7 +44,7 @@ def breaker_for(provider: str, model: str) -> CircuitBreaker:
 def _record_transition(provider: str, model: str, transition: str) -> None:
     # Redis counters reset on restart; the dashboard reports openings from these rows instead.
     # Imported here: this module is loaded by /healthz and checks, models may not be ready yet.
-    from ai_core.services.circuits import circuit_event_record
+    from .events import circuit_event_record
 
     circuit_event_record(provider=provider, model=model, event=transition)
 

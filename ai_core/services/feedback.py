@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from ai_core.models import AIFeedback, AIRequest
-from ai_core.signals import feedback_received
+
+__all__ = ["FeedbackRejected", "feedback_record"]
 
 
 class FeedbackRejected(ValueError):
@@ -23,18 +22,15 @@ def feedback_record(
         raise FeedbackRejected("Only a finished, visible answer can be rated.")
     authenticated = user is not None and user.is_authenticated
     owner = {"user": user} if authenticated else {"user": None, "session_key": session_key}
-    with transaction.atomic():
-        feedback, created = AIFeedback.objects.update_or_create(
-            request=request,
-            **owner,
-            defaults={
-                "vote": vote,
-                "comment": comment.strip(),
-                "prompt_key": request.prompt_key,
-                "prompt_version": request.prompt_version,
-            },
-        )
-        transaction.on_commit(
-            lambda: feedback_received.send(sender=AIFeedback, feedback=feedback, created=created)
-        )
+    # One row per person and output (AIFeedback's unique constraints): voting again updates it.
+    feedback, _created = AIFeedback.objects.update_or_create(
+        request=request,
+        **owner,
+        defaults={
+            "vote": vote,
+            "comment": comment.strip(),
+            "prompt_key": request.prompt_key,
+            "prompt_version": request.prompt_version,
+        },
+    )
     return feedback

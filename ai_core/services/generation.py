@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from celery.exceptions import SoftTimeLimitExceeded
 
 from ai_core import conf, providers
 from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.pricing import estimate_tokens
+from ai_core.prompts.render import RenderedPrompt
 from ai_core.prompts.spec import PromptSpec
-from ai_core.providers.base import GenerationRequest, GenerationResult, Usage
+from ai_core.providers.base import GenerationRequest, GenerationResult, Message, Source, Usage
 from ai_core.providers.errors import (
     ProviderAuthError,
     ProviderError,
@@ -28,8 +30,9 @@ from ai_core.resilience.runtime import breaker_for
 from ai_core.routing import CHEAPER_TIER, route_model
 from ai_core.services.usage import usage_log_record
 
+__all__: list[str] = []
+
 logger = logging.getLogger(__name__)
-CHARS_PER_TOKEN = 4
 MIN_CALL_S = 0.5
 
 
@@ -83,19 +86,38 @@ def fallback_chain(spec: PromptSpec, *, downgraded: bool = False) -> list[ChainL
     return links
 
 
-def _estimated_tokens(text: str) -> int:
-    return len(text) // CHARS_PER_TOKEN
+def generation_request_for(
+    spec: PromptSpec,
+    rendered: RenderedPrompt,
+    *,
+    model: str,
+    sources: Sequence[Source],
+    metadata: Mapping[str, str],
+) -> GenerationRequest:
+    """The provider call a prompt asks for: one place, so a visitor's request and a golden run
+    send the model the same thing for the same spec."""
+    return GenerationRequest(
+        model=model,
+        system=rendered.system,
+        messages=[Message(role="user", content=rendered.user)],
+        max_tokens=spec.max_tokens,
+        temperature=spec.temperature,
+        sources=sources,
+        task=spec.task,
+        labels=spec.labels,
+        metadata=metadata,
+    )
 
 
 def with_prompt_caching(generation: GenerationRequest, *, model: str, user_text: str) -> GenerationRequest:
     """Mark cache breakpoints only where the prefix reaches the model's minimum cacheable length."""
     minimums = conf.setting("PROMPT_CACHE_MIN_TOKENS")
     minimum = minimums.get(model, minimums["default"])
-    system_tokens = _estimated_tokens(generation.system)
+    system_tokens = estimate_tokens(generation.system)
     return replace(
         generation,
         cache_system=system_tokens >= minimum,
-        cache_context=bool(generation.sources) and system_tokens + _estimated_tokens(user_text) >= minimum,
+        cache_context=bool(generation.sources) and system_tokens + estimate_tokens(user_text) >= minimum,
     )
 
 
@@ -126,8 +148,8 @@ def _stream_into(
                 if sink.should_stop():
                     text = "".join(parts)
                     usage = Usage(
-                        input_tokens=_estimated_tokens(generation.system + generation.messages[-1].content),
-                        output_tokens=_estimated_tokens(text) + 1,
+                        input_tokens=estimate_tokens(generation.system + generation.messages[-1].content),
+                        output_tokens=estimate_tokens(text) + 1,
                     )
                     raise GenerationCancelled(
                         GenerationResult(text=text, provider=provider.alias, model=generation.model, usage=usage,

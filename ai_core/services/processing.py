@@ -21,20 +21,24 @@ from ai_core.gate import GateDecision, GatedStream, gate_output, stream_gate, st
 from ai_core.locks import advisory_lock
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.prompts.registry import get_prompt
-from ai_core.providers.base import GenerationRequest, GenerationResult, Message, Usage
+from ai_core.providers.base import GenerationResult, Usage
 from ai_core.providers.errors import ProviderRateLimited
 from ai_core.resilience.runtime import shared_redis
 from ai_core.response_cache import CachedResponse, cache_key, response_cache_get, response_cache_put
-from ai_core.selectors import STOPPED, ai_request_visible_output
+from ai_core.selectors.visibility import STOPPED
 from ai_core.services.generation import (
     AllProvidersFailed,
     GenerationCancelled,
     StreamSink,
     generate_with_fallbacks,
+    generation_request_for,
 )
+from ai_core.services.review_outcome import done_event_publish
 from ai_core.services.usage import usage_log_record
 from ai_core.signals import request_flagged
 from ai_core.streams import cancel_request_stream, is_cancelled, stream_key, stream_publish
+
+__all__ = ["ai_request_cancel"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ def ai_request_cancel(*, request: AIRequest) -> AIRequest:
             return locked
         _mark(locked, status=AIRequest.Status.CANCELLED, error_code=STOPPED, finished_at=timezone.now())
         _settle(locked)
-    _publish_done(locked)
+    done_event_publish(request=locked)
     return locked
 
 
@@ -168,11 +172,6 @@ def _finish(
     )
 
 
-def _publish_done(request: AIRequest) -> None:
-    """The final stream event: what the visibility rule lets through, so never held text."""
-    stream_publish(request.pk, "done", ai_request_visible_output(request=request).event())
-
-
 def _publish_final(request: AIRequest, spec) -> None:
     """End the stream. A held output's stream is emptied first (XTRIM keeps the stream's last id,
     so a resuming client still gets what follows), so a page that connects or reconnects later
@@ -181,7 +180,7 @@ def _publish_final(request: AIRequest, spec) -> None:
         shared_redis().xtrim(stream_key(request.pk), maxlen=0)
         if streams_to_visitor(spec):
             stream_publish(request.pk, "reset")
-    _publish_done(request)
+    done_event_publish(request=request)
 
 
 def _stream_sink(request: AIRequest, spec, sources=()) -> tuple[StreamSink, GatedStream | None]:
@@ -300,15 +299,11 @@ def _generate(
     if cached is not None:
         return _serve_cached(request, spec, cached, attempt=attempt, sources=context.sources)
 
-    base = GenerationRequest(
+    base = generation_request_for(
+        spec,
+        rendered,
         model="",
-        system=rendered.system,
-        messages=[Message(role="user", content=rendered.user)],
-        max_tokens=spec.max_tokens,
-        temperature=spec.temperature,
         sources=context.sources,
-        task=spec.task,
-        labels=spec.labels,
         metadata={"request_id": str(request.id), **{k: str(v) for k, v in request.payload.items()}},
     )
     sink, gated = _stream_sink(request, spec, context.sources)

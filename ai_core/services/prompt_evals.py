@@ -31,10 +31,13 @@ from ai_core.models import LLMUsageLog, PromptEvalRun, PromptTemplate
 from ai_core.models.prompts import spec_fingerprint
 from ai_core.prompts.golden import CheckResult, case_context, check_output, summarise
 from ai_core.prompts.spec import GoldenCase, PromptSpec
-from ai_core.providers.base import GenerationProvider, GenerationRequest, Message
+from ai_core.providers.base import GenerationProvider
 from ai_core.providers.errors import ProviderError
 from ai_core.routing import route_model
+from ai_core.services.generation import generation_request_for
 from ai_core.services.usage import usage_log_record
+
+__all__ = ["prompt_eval_latest", "prompt_eval_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +89,8 @@ def golden_case_run(*, spec: PromptSpec, case: GoldenCase, provider: GenerationP
     context = case_context(spec, case)
     rendered = spec.render(context.values)
     model = route_model(spec, provider_alias=provider.alias)
-    request = GenerationRequest(
-        model=model,
-        system=rendered.system,
-        messages=[Message(role="user", content=rendered.user)],
-        max_tokens=spec.max_tokens,
-        temperature=spec.temperature,
-        sources=context.sources,
-        task=spec.task,
-        labels=spec.labels,
-        metadata=context.metadata,
+    request = generation_request_for(
+        spec, rendered, model=model, sources=context.sources, metadata=context.metadata
     )
     try:
         # Golden runs are the site's own work: they draw on the system pool, never a visitor's.
@@ -177,7 +172,7 @@ def prompt_eval_request(*, prompt: PromptTemplate, revision: Revision, user=None
         provider=conf.default_generation_alias(),
         requested_by=user if user is not None and user.is_authenticated else None,
     )
-    from ai_core.tasks_prompts import run_prompt_eval
+    from ai_core.tasks.prompts import run_prompt_eval
 
     transaction.on_commit(lambda: run_prompt_eval.delay(run.pk))
     return run

@@ -23,6 +23,8 @@ from ai_core.prompts.registry import get_prompt, prompt_keys
 from ai_core.prompts.spec import EXPECTATION_KINDS, PromptSpec
 from ai_core.routing import route_model
 
+__all__: list[str] = []
+
 logger = logging.getLogger(__name__)
 
 # -- YAML <-> snippets ---------------------------------------------------------------------------

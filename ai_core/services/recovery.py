@@ -34,6 +34,8 @@ from ai_core.models import AIRequest
 from ai_core.resilience.runtime import redis_key, shared_redis
 from ai_core.services.processing import ai_request_fail
 
+__all__: list[str] = []
+
 logger = logging.getLogger(__name__)
 
 # Bounded work per sweep; the next sweep takes the rest.
@@ -60,7 +62,7 @@ def ai_requests_recover_stalled(*, now: dt.datetime | None = None) -> RecoveryRe
     Redis has no unacked copy left to redeliver. Either, older than ``EXPIRE_AFTER_S``: nobody is
     waiting for the answer any more, so it fails cleanly (code ``expired``) and the budget is settled.
     """
-    from ai_core.tasks import process_ai_request
+    from ai_core.tasks.requests import process_ai_request
 
     now = now or timezone.now()
     report = RecoveryReport()

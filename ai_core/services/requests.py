@@ -23,6 +23,17 @@ from ai_core.budgets.services import (
 from ai_core.logcontext import bind_log_context, log_context
 from ai_core.models import AIRequest
 from ai_core.prompts.registry import UnknownPromptError, get_prompt
+from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
+
+__all__ = [
+    "MAX_PAGE_ID",
+    "SYSTEM_SESSION_KEY",
+    "RequestRejected",
+    "ScopeRejected",
+    "ai_request_submit",
+    "ai_request_submit_system",
+    "storable_text",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +43,33 @@ MAX_PAGE_ID = 2**31 - 1
 MAX_LOCALE_CHARS = 20  # AIRequest.locale and KnowledgeChunk.locale
 
 
-def _storable(text: str) -> bool:
-    """PostgreSQL stores neither NUL characters nor unpaired surrogates in text or JSONB."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
+def storable_text(value: Any) -> bool:
+    """True unless a string anywhere in ``value`` (dict keys included) holds text PostgreSQL cannot
+    store in text or JSONB: a NUL character or an unpaired surrogate (``\\u0000``, ``\\ud800``).
+    Refused up front with a 400 rather than failing with a 500 when the row is written."""
+    pending = [value]
+    while pending:  # iterative: the nesting depth is only bounded by the body size
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
     return True
+
+
+class ScopeRejected(Exception):
+    """The asker named a scope (a page) they may not ask about; answered as if it did not exist.
+
+    Raised by the ``AI_CORE["REQUEST_SCOPE"]`` resolver, which the site supplies (ai_core knows no
+    sites or pages); the HTTP API turns it into a 404."""
 
 
 class RequestRejected(Exception):
@@ -91,7 +120,7 @@ def ai_request_submit(
     ``site_id`` and ``locale`` say where it was asked (the caller resolves them: ai_core knows no
     sites); retrieval is scoped to them, and without a site only shared documents are searched.
     """
-    if not isinstance(prompt_key, str) or not prompt_key or not _storable(prompt_key):
+    if not isinstance(prompt_key, str) or not prompt_key or not storable_text(prompt_key):
         raise RequestRejected("'prompt_key' must be a non-empty string.", fields=["prompt_key"])
     if not isinstance(payload, Mapping):
         raise RequestRejected("'payload' must be a JSON object.", fields=["payload"])
@@ -121,7 +150,7 @@ def ai_request_submit(
             f"Payload field(s) must be text: {', '.join(wrong_type)}.", code="invalid_type", fields=wrong_type
         )
     unstorable = [
-        name for name in spec.variables if isinstance(payload[name], str) and not _storable(payload[name])
+        name for name in spec.variables if isinstance(payload[name], str) and not storable_text(payload[name])
     ]
     if unstorable:
         raise RequestRejected(
@@ -137,7 +166,7 @@ def ai_request_submit(
         not isinstance(site_id, int) or isinstance(site_id, bool) or not 1 <= site_id <= MAX_PAGE_ID
     ):
         raise RequestRejected("'site_id' must be a positive integer.", fields=["site_id"])
-    if not isinstance(locale, str) or len(locale) > MAX_LOCALE_CHARS or not _storable(locale):
+    if not isinstance(locale, str) or len(locale) > MAX_LOCALE_CHARS or not storable_text(locale):
         raise RequestRejected(f"'locale' must be a language code of at most {MAX_LOCALE_CHARS} characters.")
 
     clean_payload = {name: payload[name] for name in spec.variables}
@@ -200,7 +229,7 @@ def ai_request_submit_system(
     try:
         with transaction.atomic():
             request = AIRequest.objects.create(
-                session_key="system", prompt_key=spec.key, prompt_version=spec.version, payload=clean_payload,
+                session_key=SYSTEM_SESSION_KEY, prompt_key=spec.key, prompt_version=spec.version, payload=clean_payload,
                 page_id=page_id,
             )  # fmt: skip
             budget_record(request=request, hold=hold)
@@ -215,7 +244,7 @@ def _enqueue(request: AIRequest, *, bind: bool) -> None:
     """Queue the task after commit. The worker's log lines for the task carry the request id (the
     message takes it along in a header, see ai_core/logcontext); with ``bind`` so do the rest of
     this HTTP request's (LogContextMiddleware drops it when the response is done)."""
-    from ai_core.tasks import process_ai_request
+    from ai_core.tasks.requests import process_ai_request
 
     fields = {"ai_request_id": request.pk, "prompt_key": request.prompt_key}
     if bind:

@@ -6,6 +6,8 @@ from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.pricing import cost_usd
 from ai_core.providers.base import Usage
 
+__all__: list[str] = []
+
 
 def usage_log_record(
     *,

@@ -97,10 +97,10 @@ AI_CORE: dict = {
     "PROMPTS_DIR": BASE_DIR / "prompts",
     # The live (published) prompt snippet wins over the YAML default; cached per process and
     # re-checked against a Redis stamp at most this often, so a publish reaches every process in ~1 s.
-    "PROMPT_SOURCE": "ai_core.prompts.db_source.live_prompt",
+    "PROMPT_SOURCE": "ai_core.live_prompts.source.live_prompt",
     "LIVE_PROMPT_CHECK_SECONDS": env.float("AI_LIVE_PROMPT_CHECK_SECONDS", default=1.0),
     # The admin's live preview of a prompt (rendered with its golden-case inputs).
-    "PROMPT_PREVIEW_TEMPLATE": "content/ai_admin/prompt_preview.html",
+    "PROMPT_PREVIEW_TEMPLATE": "ai_core/admin/prompt_preview.html",
     # Celery limits for a golden-case run (several provider calls in a row).
     "PROMPT_EVAL_SOFT_TIME_LIMIT": env.int("AI_PROMPT_EVAL_SOFT_TIME_LIMIT", default=300),
     "PROMPT_EVAL_TIME_LIMIT": env.int("AI_PROMPT_EVAL_TIME_LIMIT", default=330),
@@ -108,6 +108,8 @@ AI_CORE: dict = {
     "MAX_PAYLOAD_BYTES": env.int("AI_MAX_PAYLOAD_BYTES", default=16_384),
     # Prompt keys anonymous visitors may submit (everything else needs a logged-in user).
     "ANONYMOUS_PROMPTS": ["rag_answer"],
+    # The site and language a question is asked from (the content app knows sites; ai_core only calls this).
+    "REQUEST_SCOPE": "content.visibility.ask_scope_resolve",
     # Celery limits for generation tasks; the soft limit lets the task record a clean failure.
     "TASK_SOFT_TIME_LIMIT": env.int("AI_TASK_SOFT_TIME_LIMIT", default=90),
     "TASK_TIME_LIMIT": env.int("AI_TASK_TIME_LIMIT", default=120),

@@ -15,9 +15,9 @@ from django.test import Client
 from wagtail.models import Locale, Page, Site
 
 from ai_core.budgets.models import BudgetOverride
+from ai_core.live_prompts.source import clear_live_prompts
 from ai_core.models import AIRequest, PromptTemplate
 from ai_core.models.prompts import ungated_publish
-from ai_core.prompts.db_source import clear_live_prompts
 from ai_core.prompts.registry import yaml_prompts
 from ai_core.prompts.spec import PromptSpec
 from content.models import PageSummary

@@ -201,8 +201,8 @@ def test_an_empty_anonymous_pool_leaves_signed_in_users_and_system_work_running(
     from ai_core.services.requests import ai_request_submit_system
 
     settings.AI_CORE = {**settings.AI_CORE, "REDIS_PREFIX": f"lectern-test-{stack_id(STACK)}"}
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with tasks_routed_to(fresh_stack.queue):
+    with tasks_routed_to(fresh_stack.queue):  # before the setting: it restores the eager flag it found
+        settings.CELERY_TASK_ALWAYS_EAGER = False
         summary = ai_request_submit_system(prompt_key="page_summary", payload={})
     assert ran(summary.pk, generated=True).session_key == "system"
     assert any(scope.endswith(":pool:system") for scope in summary.budget_reservation.scopes)

@@ -55,8 +55,8 @@ def test_privacy_race(fault_stack, fake_provider, fault_counts, settings, redis_
     home = HomePageFactory(parent=root, slug="home-race")
     Site.objects.update_or_create(is_default_site=True, defaults={"hostname": "localhost", "root_page": home})
     section = ArticleIndexPageFactory(parent=home, title="Staff", slug="staff")
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with tasks_routed_to(stack.queue):
+    with tasks_routed_to(stack.queue):  # before the setting: it restores the eager flag it found
+        settings.CELERY_TASK_ALWAYS_EAGER = False
         public = _publish(section, slug="holidays", text=PUBLIC)
         wait_for(
             lambda: KnowledgeChunk.objects.filter(page_id=public.pk).exists(),

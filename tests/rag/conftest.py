@@ -6,10 +6,10 @@ import pytest
 from wagtail.models import Locale, Page, Site
 from wagtail.rich_text import RichText
 
-# content.wagtail_hooks_indexing is imported by content/wagtail_hooks.py; importing it here too is
-# harmless (a module registers once) and keeps these tests independent of that line. It must run
+# Wagtail imports content.wagtail_hooks (the index-status URLs and buttons) when the admin loads;
+# importing it here too is harmless (a module registers once) and makes sure the hooks are in place
 # before the URLconf loads, i.e. at collection time.
-import content.wagtail_hooks_indexing  # noqa: F401
+import content.wagtail_hooks  # noqa: F401
 from ai_core import providers
 from tests.content.factories import ArticleIndexPageFactory, ArticlePageFactory, HomePageFactory
 

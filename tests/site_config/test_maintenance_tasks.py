@@ -85,9 +85,9 @@ def test_expired_sessions_are_deleted_and_live_ones_kept():
 
 def test_a_scheduled_prompt_revision_goes_live_when_the_beat_task_runs():
     """Editors schedule prompt changes too; the golden-case gate passed when they scheduled it."""
+    from ai_core.live_prompts.source import clear_live_prompts
     from ai_core.models import PromptEvalRun, PromptTemplate
     from ai_core.models.prompts import spec_fingerprint, ungated_publish
-    from ai_core.prompts.db_source import clear_live_prompts
     from ai_core.prompts.registry import get_prompt, yaml_prompts
 
     clear_live_prompts()

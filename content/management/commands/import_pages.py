@@ -21,7 +21,7 @@ from django.utils.html import escape
 from django.utils.text import slugify
 from wagtail.models import Page
 
-from ai_core.rag.documents import DocBlock, DocumentParseError, parse_html
+from ai_core.rag.api import DocBlock, DocumentParseError, parse_html
 from content.markdown import MarkdownImportError, markdown_to_blocks, parse_markdown_document
 from content.models import ArticleIndexPage, HomePage
 from content.services import article_create_or_skip

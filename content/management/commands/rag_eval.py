@@ -15,8 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from wagtail.models import Page
 
-from ai_core.rag.conf import retrieval_settings
-from ai_core.rag.selectors import IndexEmbedderMismatchError, retrieve
+from ai_core.rag.api import IndexEmbedderMismatchError, retrieval_settings, retrieve
 
 
 def load_labelled_set(path: Path) -> list[dict]:

@@ -18,9 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from ai_core import providers
 from ai_core.conf import InvalidAICoreSettingError
-from ai_core.pricing import cost_usd
-from ai_core.providers.base import Usage
 from ai_core.rag.models import KnowledgeChunk
+from ai_core.selectors import embedding_cost_estimate
 from content.indexing import ReindexEstimate, page_index_sync, pages_to_reindex, reindex_estimate
 
 
@@ -127,7 +126,7 @@ class Command(BaseCommand):
                 setattr(total, name, getattr(total, name) + getattr(estimate, name))
             self._progress(done, len(page_ids), started)
         try:
-            cost = f"{cost_usd(model=embedder.model, usage=Usage(input_tokens=total.tokens)):.6f} USD"
+            cost = f"{embedding_cost_estimate(model=embedder.model, tokens=total.tokens):.6f} USD"
         except InvalidAICoreSettingError:  # no price for this model: say so rather than guess
             cost = "unknown (no price in AI_CORE['PRICES'])"
         self.stdout.write(

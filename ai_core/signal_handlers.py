@@ -1,0 +1,20 @@
+"""ai_core's signal receivers, connected once by ``AiCoreConfig.ready()``, each with an explicit
+sender and ``dispatch_uid`` so a second ``ready()`` (tests, autoreload) cannot connect it twice."""
+
+from __future__ import annotations
+
+
+def register_signal_handlers() -> None:
+    from django.db.models.signals import post_delete
+    from wagtail.signals import published, unpublished
+
+    from ai_core.live_prompts.cache import bump_stamp_on_commit
+    from ai_core.models import PromptTemplate
+
+    # Every process re-reads live prompts when one is published, unpublished or deleted.
+    for name, signal in (
+        ("published", published),
+        ("unpublished", unpublished),
+        ("deleted", post_delete),
+    ):
+        signal.connect(bump_stamp_on_commit, sender=PromptTemplate, dispatch_uid=f"ai_core.prompt_{name}")
