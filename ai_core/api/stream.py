@@ -15,6 +15,7 @@ nothing. Streams open at once are capped per session and per client address (``A
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -45,6 +46,7 @@ from ai_core.streams import (
     stream_lease_acquire,
 )
 
+from .disconnect import SCOPE_KEY, ClientGone, until_client_gone
 from .http import error_response, get_owned_request
 from .views import serialize_request
 
@@ -122,22 +124,30 @@ async def _last_id(client: aioredis.Redis, key: str) -> StreamId | None:
     return parse_stream_id(entries[0][0].decode()) if entries else None
 
 
-async def _read(client: aioredis.Redis, key: str, after: StreamId, *, block_ms: int | None):
-    response = await client.xread({key: _format_id(after)}, block=block_ms, count=500)
+async def _read(
+    client: aioredis.Redis, key: str, after: StreamId, *, block_ms: int | None, gone: asyncio.Event | None
+):
+    response = await until_client_gone(
+        client.xread({key: _format_id(after)}, block=block_ms, count=500), gone
+    )
     for _key, entries in response or []:
         for raw_id, fields in entries:
             yield raw_id.decode(), fields[b"event"].decode(), json.loads(fields[b"data"])
 
 
-async def _relay(opened: _Opened, after: StreamId, lease: StreamLease | None) -> AsyncIterator[str]:
+async def _relay(
+    opened: _Opened, after: StreamId, lease: StreamLease | None, gone: asyncio.Event | None
+) -> AsyncIterator[str]:
+    """Every Redis await races ``gone`` (the client disconnected; see ``ai_core.api.disconnect``),
+    so a closed stream gives its lease back at once instead of renewing it until the deadline."""
     # A client of its own, made here: the server may run the body in another event loop than the view.
     client = _redis_client()
     key = stream_key(opened.request_id)
     deadline = time.monotonic() + conf.stream_settings().max_open_s
     try:
         yield "retry: 2000\n\n"
-        final = await _final_event(client, opened.request_id)
-        last = await _last_id(client, key)
+        final = await until_client_gone(_final_event(client, opened.request_id), gone)
+        last = await until_client_gone(_last_id(client, key), gone)
         if last is None or after >= last:
             # Nothing to replay past the client's position.
             if final is not None:
@@ -151,7 +161,7 @@ async def _relay(opened: _Opened, after: StreamId, lease: StreamLease | None) ->
         elif final is None and opened.row_final is not None:
             # Finished per the row, yet Redis has no final event (lost in a Redis restart): replay
             # what is left, then the row's outcome, rather than wait for an event that never comes.
-            async for entry_id, event, data in _read(client, key, after, block_ms=None):
+            async for entry_id, event, data in _read(client, key, after, block_ms=None, gone=gone):
                 yield _sse(event, data, entry_id)
                 if event in TERMINAL_EVENTS:
                     return
@@ -160,7 +170,7 @@ async def _relay(opened: _Opened, after: StreamId, lease: StreamLease | None) ->
         while (remaining_ms := int((deadline - time.monotonic()) * 1000)) > 0:
             delivered = False
             async for entry_id, event, data in _read(
-                client, key, after, block_ms=min(BLOCK_MS, remaining_ms)
+                client, key, after, block_ms=min(BLOCK_MS, remaining_ms), gone=gone
             ):
                 delivered = True
                 after = parse_stream_id(entry_id) or after
@@ -169,13 +179,15 @@ async def _relay(opened: _Opened, after: StreamId, lease: StreamLease | None) ->
                     return
             if not delivered:
                 # The stream expired or was replaced (a review decision) while we waited.
-                final = await _final_event(client, opened.request_id)
+                final = await until_client_gone(_final_event(client, opened.request_id), gone)
                 if final is not None and final[0] > after:
                     yield final[1]
                     return
                 yield ": keep-alive\n\n"
             if lease is not None:
-                await lease.renew(client)
+                await until_client_gone(lease.renew(client), gone)
+    except ClientGone:
+        pass
     except redis.RedisError as err:
         # The browser reconnects with Last-Event-ID; the poll API still answers from the row.
         logger.warning("stream relay for %s lost Redis: %s", opened.request_id, err)
@@ -239,7 +251,8 @@ async def request_stream(request: HttpRequest, request_id: uuid.UUID):
             code="unavailable",
             retry_after=limits.retry_after_s,
         )
-    response = StreamingHttpResponse(_relay(opened, after, lease), content_type="text/event-stream")
+    gone = getattr(request, "scope", {}).get(SCOPE_KEY)  # set under ASGI by site_config.asgi
+    response = StreamingHttpResponse(_relay(opened, after, lease, gone), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # let nginx-style proxies pass events through at once
     return response

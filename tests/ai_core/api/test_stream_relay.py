@@ -194,6 +194,7 @@ class Visitor:
     """An anonymous browser session that asks and then holds answer streams open."""
 
     def __init__(self, base_url: str, address: str):
+        self.address = address
         # The test server trusts 127.0.0.1 as a proxy, so each test's visitors get a client address
         # of their own: a stream an earlier test closed cannot count against this test's cap.
         self.http = httpx.Client(base_url=base_url, timeout=10, headers={"X-Forwarded-For": address})
@@ -270,6 +271,29 @@ def test_past_the_per_session_cap_a_stream_is_429_with_retry_after(idle_web, vis
     # Closing a stream gives its place back (the server sees the disconnect and drops the lease).
     visitor.open.pop().close()
     wait_for(lambda: visitor.open_stream(accepted).status_code == 200, timeout=10, interval=0.2)
+
+
+def test_streams_closed_as_soon_as_they_open_give_their_places_back_at_once(idle_web, visitors):
+    # Opening and dropping streams back to back lands the server's one cancellation in the middle
+    # of Redis commands, where the Redis client used to swallow it about one time in three: those
+    # relays kept renewing their lease for the longest a stream may live.
+    visitor = visitors()
+    accepted = visitor.ask()
+    for _ in range(8 * PER_SESSION):
+        visitor.open_stream(accepted)
+        for response in visitor.open:
+            response.close()
+        visitor.open.clear()
+    # Well inside one renewal (10 s) and one lease (30 s): a slot held by a gone client fails this.
+    wait_for(lambda: _open_streams(visitor.address) == 0, timeout=5, interval=0.1)
+    for _ in range(PER_SESSION):
+        assert visitor.open_stream(accepted).status_code == 200
+
+
+def _open_streams(address: str) -> int:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = f"lectern-test-{IDLE_STREAMS_ID}:streams:client:{address}"
+    return client.zcount(key, time.time(), "+inf")
 
 
 def test_past_the_per_client_cap_a_new_session_is_429_too(idle_web, visitors):
