@@ -94,3 +94,28 @@ def test_stop_cancels_the_stream_and_keeps_the_partial_answer(
     )
     assert request.result and len(request.result) < len(long_reply) / 2
     page.close()
+
+
+def test_a_refused_stream_still_shows_the_answer_from_the_poll_api(
+    live_stack, browser, fake_provider, article, screenshot
+):
+    fake_provider.script(path="/v1/messages", reply="Annual plans can be refunded within 30 days [1].")
+    page = browser.new_page()
+    # As the server answers a visitor past the open-stream cap (or with streaming down).
+    page.route(
+        "**/api/ai/requests/*/stream/",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "5"},
+            content_type="application/json",
+            body='{"error": {"code": "too_many_streams", "message": "Too many answer streams are open."}}',
+        ),
+    )
+    page.goto(f"{live_stack.url}{article.url}")
+    page.get_by_label("Your question").fill("How long do I have to ask for a refund?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_selector("[data-answer-sources] li", timeout=30_000)
+    assert "30 days" in page.locator("[data-answer-text]").inner_text()
+    assert page.get_by_role("button", name="Ask").is_enabled()
+    screenshot(page, "answered-by-poll")
+    page.close()

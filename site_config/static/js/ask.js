@@ -132,7 +132,7 @@
           } else if (data.status === "awaiting_review") {
             textEl.textContent = "";
             finish("This answer is being checked by our team before it is shown. It will appear here once approved.");
-            waitForReview(current.poll_url);
+            pollForOutcome(current.poll_url, 10000);
           } else {
             textEl.textContent = "";
             finish("Sorry, no answer can be shown for this question.");
@@ -142,32 +142,50 @@
           if (e.data) {
             textEl.textContent = "";
             finish(JSON.parse(e.data).message || "Sorry, something went wrong.");
+            return;
           }
-          // Without data this is a dropped connection: EventSource reconnects with Last-Event-ID.
+          if (source.readyState === EventSource.CLOSED) {
+            // The server refused the stream (too many open: 429, or streaming down: 503) and the
+            // browser will not retry: the answer still comes, from the poll API.
+            source = null;
+            statusEl.textContent = "Waiting for the answer…";
+            pollForOutcome(current.poll_url, 2000);
+          }
+          // Otherwise a dropped connection: EventSource reconnects with Last-Event-ID.
         });
       }).catch(function () { finish("Sorry, the question could not be sent. Please try again."); });
     });
 
-    // After a reviewer's decision the poll API shows the approved (or edited) answer, or a neutral message.
-    function waitForReview(pollUrl) {
+    // The poll API's outcome: after a reviewer's decision the approved (or edited) answer, or a
+    // neutral message; also where the answer comes from when the stream was refused.
+    function pollForOutcome(pollUrl, intervalMs) {
       var timer = setInterval(function () {
         fetch(pollUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
-          if (data.status === "awaiting_review") { return; }
+          if (data.status === "pending" || data.status === "running") { return; }
+          if (data.status === "awaiting_review") {
+            if (intervalMs < 10000) {
+              clearInterval(timer);
+              finish("This answer is being checked by our team before it is shown. It will appear here once approved.");
+              pollForOutcome(pollUrl, 10000);
+            }
+            return;
+          }
           clearInterval(timer);
+          finish();
           if (data.status === "done") {
             renderAnswer(textEl, data.result || "", data.citations);
             renderSources(sourcesEl, data.citations);
             feedback.hidden = false;
             statusEl.textContent = "";
           } else if (data.status === "cancelled") {
-            // A stopped answer's partial text, once a reviewer approved it.
+            // A stopped answer's partial text (once a reviewer approved it, where one must).
             renderAnswer(textEl, data.result || "", []);
             statusEl.textContent = "Stopped: the answer above is incomplete.";
           } else {
             statusEl.textContent = data.error || "Sorry, no answer can be shown for this question.";
           }
         });
-      }, 10000);
+      }, intervalMs);
     }
 
     stop.addEventListener("click", function () {
