@@ -74,6 +74,29 @@ def adjust(client: redis.Redis, *, keys: Sequence[str], delta: int) -> None:
     pipe.execute()
 
 
+_ADJUST_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  for i = 2, #KEYS do
+    redis.call('INCRBY', KEYS[i], ARGV[1])
+  end
+  return 1
+end
+return 0
+"""
+
+
+def adjust_once(
+    client: redis.Redis, *, keys: Sequence[str], delta: int, marker: str, marker_ttl_s: int
+) -> bool:
+    """:func:`adjust`, applied at most once per ``marker``. The database claim of a settlement and
+    this write cannot commit together: a worker that dies after this write but before its
+    transaction commits leaves the reservation open, and whoever settles it next must not charge
+    the difference again. Returns whether this call applied it."""
+    if delta == 0:
+        return False
+    return bool(client.eval(_ADJUST_ONCE, 1 + len(keys), marker, *keys, delta, marker_ttl_s))
+
+
 def used(client: redis.Redis, *, prefix: str, day: dt.date, scope: str) -> int:
     return int(client.get(counter_key(prefix, day, scope)) or 0)
 

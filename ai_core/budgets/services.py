@@ -26,6 +26,9 @@ POOL_ANONYMOUS = "anonymous"
 POOL_USER = "user"
 POOL_SYSTEM = "system"
 POOLS = (POOL_ANONYMOUS, POOL_USER, POOL_SYSTEM)
+# How long a settlement's "already charged" marker is kept: far longer than a reservation can stay
+# open (the recovery sweep settles it within minutes), and past the day its counters belong to.
+SETTLED_MARKER_TTL_S = 2 * 86400
 
 
 class BudgetExceeded(Exception):
@@ -190,7 +193,13 @@ def budget_settle(*, request_id) -> int | None:
     if not updated:
         return None  # no reservation, or already settled by an earlier delivery
     reservation = BudgetReservation.objects.select_related("request").get(request_id=request_id)
-    ledger.adjust(shared_redis(), keys=reservation.scopes, delta=actual - reservation.reserved_tokens)
+    ledger.adjust_once(
+        shared_redis(),
+        keys=reservation.scopes,
+        delta=actual - reservation.reserved_tokens,
+        marker=redis_key("budget-settled", request_id),
+        marker_ttl_s=SETTLED_MARKER_TTL_S,
+    )
     logger.info(
         "budget settled request=%s reserved=%s actual=%s", request_id, reservation.reserved_tokens, actual
     )

@@ -254,3 +254,23 @@ def test_the_summary_catch_up_batch_is_checked(settings):
     assert check_summary_catch_up() == []
     settings.AI_CORE = {**settings.AI_CORE, "SUMMARY_CATCH_UP": {"BATCH": -5}}
     assert [m.id for m in check_summary_catch_up()] == ["budgets.E004"]
+
+
+def test_a_settlement_whose_transaction_rolls_back_is_charged_once_when_settled_again(client, editor):
+    # A worker that dies after the counters were adjusted, before its transaction commits, leaves
+    # the reservation open; the recovery sweep settles it again and must not refund twice.
+    from django.db import transaction
+
+    client.force_login(editor)
+    scope = f"user:{editor.pk}"
+    with mock.patch("ai_core.services.requests.transaction.on_commit"):
+        request_id = submit(client).json()["id"]
+    assert budgets.budget_usage(scope=scope) > 0
+    AIRequest.objects.filter(pk=request_id).update(status=AIRequest.Status.FAILED)  # spent nothing
+    with pytest.raises(RuntimeError), transaction.atomic():
+        budgets.budget_settle(request_id=request_id)
+        raise RuntimeError("worker killed before commit")
+    assert BudgetReservation.objects.get(request_id=request_id).settled_at is None
+    budgets.budget_settle(request_id=request_id)
+    assert BudgetReservation.objects.get(request_id=request_id).settled_at is not None
+    assert budgets.budget_usage(scope=scope) == 0  # refunded once, not twice
