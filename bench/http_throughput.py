@@ -86,8 +86,11 @@ def _purge_redis() -> None:
     import redis
     from django.conf import settings
 
+    from site_config.celery_routes import worker_queues
+
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete(QUEUE, f"_kombu.binding.{QUEUE}", *broker.scan_iter(match=f"{QUEUE}\x06*"))
+    for queue in worker_queues(QUEUE):  # the default queue and each workload's (the asks: visitor)
+        broker.delete(queue, f"_kombu.binding.{queue}", *broker.scan_iter(match=f"{queue}\x06*"))
     state = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(state.scan_iter(match=f"{REDIS_PREFIX}:*", count=1000))
     if keys:
@@ -212,6 +215,7 @@ def main() -> None:
     from django.conf import settings
 
     from ai_core.models import AIRequest
+    from site_config.celery_routes import worker_queues
     from tests.conftest import start_web_server, stop_celery_worker
 
     _purge_redis()
@@ -241,7 +245,8 @@ def main() -> None:
         finally:
             stop_celery_worker(web)
         rows_end = mine.count()
-        queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(QUEUE)
+        broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        queued = sum(broker.llen(queue) for queue in worker_queues(QUEUE))
     finally:
         mine.delete()
         _purge_redis()

@@ -42,7 +42,9 @@ from content.models import ArticlePage  # noqa: E402
 
 
 def start_worker(log_path: Path) -> subprocess.Popen:
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    from site_config.celery_routes import worker_queues
+
+    queue = ",".join(worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE))  # every workload's queue
     env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

@@ -12,7 +12,7 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
 from .models import ArticleIndexPage, ArticlePage, HomePage
-from .tasks import index_page, summarize_page, summarize_page_force
+from .tasks import index_page, summarize_page, summarize_page_force, unindex_page
 
 
 def pages_index_enqueue(*, page_ids: Iterable[int]) -> None:
@@ -20,6 +20,13 @@ def pages_index_enqueue(*, page_ids: Iterable[int]) -> None:
     task reads the page's state then (published, private, moved, deleted) and acts on it."""
     for page_id in sorted(set(page_ids)):
         transaction.on_commit(lambda page_id=page_id: index_page.delay(page_id))
+
+
+def pages_unindex_enqueue(*, page_ids: Iterable[int]) -> None:
+    """Queue the after-commit removal check (``content.unindex_page``) once per page: the same
+    work as an index run, on the removals queue, so it never waits behind a re-index backlog."""
+    for page_id in sorted(set(page_ids)):
+        transaction.on_commit(lambda page_id=page_id: unindex_page.delay(page_id))
 
 
 def page_summary_enqueue(*, page_id: int) -> None:

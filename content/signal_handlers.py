@@ -1,9 +1,10 @@
 """Keep the knowledge index in step with the page tree. ``register_signal_handlers()`` connects
 the receivers (from ``ContentConfig.ready()``), with explicit senders as wagtail.contrib.frontend_cache does.
 
-Every receiver queues ``content.index_page`` after commit, with the page id only; the task reads
-the page's state then and indexes, re-indexes or removes accordingly, under the page's source
-lock. Whatever takes a page away from visitors (a view restriction, unpublish, delete, a move
+Every receiver queues ``content.index_page`` (or, for a page leaving visitors' reach,
+``content.unindex_page``, the same work on the removals queue) after commit, with the page id
+only; the task reads the page's state then and indexes, re-indexes or removes accordingly, under
+the page's source lock. Whatever takes a page away from visitors (a view restriction, unpublish, delete, a move
 somewhere private or unroutable) also removes its chunks at once (``pages_unindex_now``); the
 queued task is the after-commit re-check that wins even when that removal found the page locked
 by an index run. Retrieval re-checks every page at query time besides, so neither the queue nor
@@ -15,7 +16,7 @@ from __future__ import annotations
 from wagtail.models import Page
 
 from .indexing import indexed_descendant_ids, pages_unindex_now
-from .services import page_summary_enqueue, pages_index_enqueue
+from .services import page_summary_enqueue, pages_index_enqueue, pages_unindex_enqueue
 from .visibility import visible_page_ids
 
 
@@ -25,12 +26,12 @@ def on_page_published(sender, instance, **kwargs) -> None:
 
 def on_page_unpublished(sender, instance, **kwargs) -> None:
     pages_unindex_now(page_ids=[instance.pk], reason="unpublished")
-    pages_index_enqueue(page_ids=[instance.pk])
+    pages_unindex_enqueue(page_ids=[instance.pk])
 
 
 def on_page_deleted(sender, instance, **kwargs) -> None:
     pages_unindex_now(page_ids=[instance.pk], reason="deleted")
-    pages_index_enqueue(page_ids=[instance.pk])
+    pages_unindex_enqueue(page_ids=[instance.pk])
 
 
 def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwargs) -> None:
@@ -39,7 +40,8 @@ def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwa
     page_ids = indexed_descendant_ids(instance)
     hidden = set(page_ids) - visible_page_ids(page_ids=page_ids, site_id=None)
     pages_unindex_now(page_ids=sorted(hidden), reason="moved")
-    pages_index_enqueue(page_ids=page_ids)
+    pages_unindex_enqueue(page_ids=hidden)
+    pages_index_enqueue(page_ids=set(page_ids) - hidden)
 
 
 def on_section_slug_changed(sender, instance, **kwargs) -> None:
@@ -56,9 +58,8 @@ def on_view_restriction_saved(sender, instance, **kwargs) -> None:
     if page := _restricted_page(instance):
         page_ids = indexed_descendant_ids(page)
         pages_unindex_now(page_ids=page_ids, reason="private")
-        pages_index_enqueue(
-            page_ids=page_ids
-        )  # re-checked after commit, under the lock an index run may hold now
+        # Re-checked after commit, under the lock an index run may hold now.
+        pages_unindex_enqueue(page_ids=page_ids)
 
 
 def on_view_restriction_deleted(sender, instance, **kwargs) -> None:

@@ -28,7 +28,11 @@ def _backoff(retries: int) -> int:
     time_limit=140,
 )
 def index_page(self, page_id: int) -> None:
-    """Make the knowledge index match page ``page_id`` (publish, unpublish, delete, move, re-index)."""
+    """Make the knowledge index match page ``page_id`` (publish, move, re-index)."""
+    _page_index_sync_or_retry(self, page_id)
+
+
+def _page_index_sync_or_retry(task, page_id: int) -> None:
     from content.indexing import page_index_sync
 
     try:
@@ -37,7 +41,50 @@ def index_page(self, page_id: int) -> None:
         # A remote embedder hiccup or a lock timeout is worth another try; a rejected input is not.
         if isinstance(err, ProviderError) and not err.retryable:
             raise
-        raise self.retry(countdown=_backoff(self.request.retries)) from err
+        raise task.retry(countdown=_backoff(task.request.retries)) from err
+
+
+@shared_task(
+    bind=True,
+    name="content.unindex_page",
+    ignore_result=True,
+    max_retries=5,
+    soft_time_limit=110,
+    time_limit=140,
+)
+def unindex_page(self, page_id: int) -> None:
+    """The after-commit re-check of a page taken away from visitors (private, unpublished,
+    deleted, moved out of reach). The same work as ``index_page`` (the page's state decides), on
+    a task of its own so it is routed to the removals queue, which no re-index backlog fills."""
+    _page_index_sync_or_retry(self, page_id)
+
+
+@shared_task(
+    bind=True,
+    name="content.index_pages",
+    ignore_result=True,
+    # Under the broker's visibility timeout (600 s), or Redis would hand the batch to a second
+    # worker while the first still runs it.
+    soft_time_limit=480,
+    time_limit=540,
+)
+def index_pages(
+    self, page_ids: list[int], run_id: str, batch: int, started_at: str, embedder_id: str
+) -> None:
+    """One batch of a fanned-out ``reindex``; its report goes to the cache for the command.
+
+    A redelivered batch (its worker died) skips the pages finished since the run started.
+    """
+    from datetime import datetime
+
+    from content.reindexing import batch_report_store, pages_index_batch
+
+    report = pages_index_batch(
+        page_ids=[int(p) for p in page_ids],
+        skip_indexed_since=datetime.fromisoformat(started_at),
+        embedder_id=embedder_id,
+    )
+    batch_report_store(run_id=run_id, batch=batch, report=report)
 
 
 @shared_task(

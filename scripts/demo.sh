@@ -48,6 +48,9 @@ $BIN/uvicorn site_config.asgi:application --host "$HOST" --port "$PORT" --worker
 pids+=($!)
 # One BLAS thread per worker process: with two processes on two cores, OpenBLAS's own threads
 # only contend (the local embedder measured ~8x slower at batch 1 on a busy machine).
+# One worker for every workload queue (no -Q, LECTERN_WORKER_WORKLOADS unset: all of them); it
+# takes the queues in turn, so a visitor's answer never waits behind a whole re-index. A deployment
+# runs a worker per workload group instead (docker-compose.yml, docs/DEPLOYMENT.md).
 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} \
 $BIN/celery -A site_config worker --loglevel=INFO --concurrency=2 --hostname "lectern-demo@%h" \
   >"$LOG_DIR/worker.log" 2>&1 &

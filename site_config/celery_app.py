@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import celeryd_init, setup_logging, worker_process_init
 
 from ai_core.logcontext import connect_celery_signals
 
@@ -27,6 +27,18 @@ def _use_django_logging(**kwargs):
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@celeryd_init.connect
+def _consume_workload_queues(sender, instance, **kwargs):
+    """A worker consumes the queues of ``LECTERN_WORKER_WORKLOADS`` (all of them when empty), so
+    a deployment says "visitor" and never spells queue names. Sent before the worker applies
+    ``-Q``: an explicit ``-Q`` replaces this selection and wins."""
+    from django.conf import settings
+
+    from site_config.celery_routes import worker_queues_from_settings
+
+    instance.app.amqp.queues.select(worker_queues_from_settings(settings.LECTERN_WORKER_WORKLOADS))
 
 
 @worker_process_init.connect

@@ -56,28 +56,45 @@ def _worker_env(db_name: str) -> dict[str, str]:
     return env
 
 
-def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str] | None = None):
+def start_celery_worker(
+    *,
+    queue: str,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    workloads: tuple[str, ...] | None = None,
+    name: str = "",
+    concurrency: int = 1,
+    clear_queues: bool = True,
+):
     """Start a real ``celery worker`` process on the test database and the real Redis broker.
 
+    ``queue`` is a default queue; the worker consumes it and its workload queues
+    (``site_config.celery_routes.worker_queues``): all of them, or only ``workloads``. A task
+    routed to a queue nobody consumes would never run, and the test would only time out.
+    ``name`` tells apart two workers on the same queues (their ``--hostname``); ``clear_queues``
+    empties the queues first (off for a second worker, or a restarted one, joining queued work).
     Tests that use it must commit their rows (``transactional_db``) so the worker can see them.
     """
     from django.db import connection
 
     from site_config.celery_app import app
+    from site_config.celery_routes import worker_queues
 
-    hostname = f"lectern-{queue}-{os.getpid()}@localhost"
+    hostname = f"lectern-{queue}{f'-{name}' if name else ''}-{os.getpid()}@localhost"
+    queues = worker_queues(queue, workloads=workloads)
     env = {**_worker_env(connection.settings_dict["NAME"]), **(extra_env or {})}
     # A worker given its own broker (tests/faults) is cleaned up and pinged through that broker.
     broker_url = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or settings.CELERY_BROKER_URL
-    redis.Redis.from_url(broker_url).delete(queue)  # no leftovers from an aborted run
+    if clear_queues:
+        redis.Redis.from_url(broker_url).delete(*queues)  # no leftovers from an aborted run
     # Control messages go out through the app's own producer pool, so another broker needs another app.
     pinger = app if broker_url == settings.CELERY_BROKER_URL else Celery("lectern-ping", broker=broker_url)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "site_config", "worker", "--loglevel=INFO",
-                "--concurrency=1", "--pool=prefork", "-Q", queue, "--hostname", hostname,
-                "--without-mingle", "--without-gossip",
+                f"--concurrency={concurrency}", "--pool=prefork", "-Q", ",".join(queues),
+                "--hostname", hostname, "--without-mingle", "--without-gossip",
             ],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -95,6 +112,7 @@ def start_celery_worker(*, queue: str, log_path: Path, extra_env: dict[str, str]
     proc.log_path = log_path
     proc.hostname = hostname
     proc.queue = queue
+    proc.queues = queues
     proc.broker_url = broker_url
     _LIVE_WORKERS.append(proc)
     return proc
@@ -105,12 +123,16 @@ _LIVE_WORKERS: list = []
 IDLE_WAIT_S = 15.0
 
 
-def _worker_busy(client: redis.Redis, queue: str) -> bool:
-    """Messages still queued for ``queue``, or taken but not yet acknowledged (every task acks late,
-    so a task in progress keeps its message in kombu's ``unacked`` hash, routed by queue name)."""
-    if client.llen(queue):
+def _worker_busy(client: redis.Redis, queue: str | list[str]) -> bool:
+    """Messages still queued, or taken but not yet acknowledged (every task acks late, so a task in
+    progress keeps its message in kombu's ``unacked`` hash, routed by queue name). ``queue``: a
+    list of queues, or a default queue standing for itself and all its workload queues."""
+    from site_config.celery_routes import worker_queues
+
+    queues = worker_queues(queue) if isinstance(queue, str) else queue
+    if any(client.llen(name) for name in queues):
         return True
-    return any(json.loads(raw)[2] == queue for raw in client.hvals("unacked"))
+    return any(json.loads(raw)[2] in queues for raw in client.hvals("unacked"))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -133,7 +155,7 @@ def _wait_for_live_workers_idle() -> None:
     for proc in _LIVE_WORKERS:
         client = redis.Redis.from_url(proc.broker_url)
         try:
-            while _worker_busy(client, proc.queue) and time.monotonic() < deadline:
+            while _worker_busy(client, proc.queues) and time.monotonic() < deadline:
                 time.sleep(0.05)
         # A fault test stopped this broker on purpose, or the test forbids sockets until its own
         # fixtures are torn down: then there is nothing to wait for.
@@ -205,8 +227,9 @@ def start_web_server(*, log_path: Path, extra_env: dict[str, str] | None = None,
 
 @contextmanager
 def live_stack(name: str, *, fake_url: str, django_db_blocker, tmp_path_factory, **extra_env: str):
-    """A web server and a worker that share a Celery queue and Redis namespace (their own
-    ``LECTERN_TEST_ID``), generating through the fake Anthropic server at ``fake_url``.
+    """A web server and a worker that share Celery queues and a Redis namespace (their own
+    ``LECTERN_TEST_ID``), generating through the fake Anthropic server at ``fake_url``. The worker
+    consumes every workload queue of that test id.
 
     Yields the web server process, with ``.worker`` and ``.queue`` attached.
     """
@@ -237,7 +260,8 @@ def live_stack(name: str, *, fake_url: str, django_db_blocker, tmp_path_factory,
 
 @contextmanager
 def tasks_routed_to(queue: str):
-    """Send tasks to ``queue`` (a specific worker) and not inline."""
+    """Send tasks to ``queue`` and its workload queues (a specific worker's), not inline: the
+    router names every workload queue after the default queue (site_config/celery_routes.py)."""
     from site_config.celery_app import app
 
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)

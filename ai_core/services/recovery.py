@@ -62,7 +62,8 @@ def ai_requests_recover_stalled(*, now: dt.datetime | None = None) -> RecoveryRe
     Redis has no unacked copy left to redeliver. Either, older than ``EXPIRE_AFTER_S``: nobody is
     waiting for the answer any more, so it fails cleanly (code ``expired``) and the budget is settled.
     """
-    from ai_core.tasks.requests import process_ai_request
+    from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
+    from ai_core.tasks.requests import process_ai_request, process_system_request
 
     now = now or timezone.now()
     report = RecoveryReport()
@@ -85,15 +86,16 @@ def ai_requests_recover_stalled(*, now: dt.datetime | None = None) -> RecoveryRe
             updated_at__lt=now - dt.timedelta(seconds=processing_silent_after),
         ),
         created_at__gte=expire_cutoff,
-    ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    ).values_list("pk", "session_key")[:SWEEP_LIMIT]
     client = shared_redis()
-    for request_id in stalled:
+    for request_id, session_key in stalled:
         # SET NX: one re-queue per interval, whichever beat process or worker runs the sweep.
         if not client.set(redis_key("requeued", request_id), 1, nx=True, ex=max(1, int(requeue_after))):
             report.already_requeued += 1
             continue
         logger.warning("ai_request %s stalled: queueing it again", request_id)
-        process_ai_request.delay(str(request_id))
+        task = process_system_request if session_key == SYSTEM_SESSION_KEY else process_ai_request
+        task.delay(str(request_id))
         report.requeued += 1
     report.settled = budget_reservations_settle_finished()
     return report

@@ -244,8 +244,10 @@ def _enqueue(request: AIRequest, *, bind: bool) -> None:
     """Queue the task after commit. The worker's log lines for the task carry the request id (the
     message takes it along in a header, see ai_core/logcontext); with ``bind`` so do the rest of
     this HTTP request's (LogContextMiddleware drops it when the response is done)."""
-    from ai_core.tasks.requests import process_ai_request
+    from ai_core.tasks.requests import process_ai_request, process_system_request
 
+    # Work the site asks for itself goes on its own task, routed apart from visitors' answers.
+    task = process_ai_request if bind else process_system_request
     fields = {"ai_request_id": request.pk, "prompt_key": request.prompt_key}
     if bind:
         bind_log_context(**fields)
@@ -256,7 +258,7 @@ def _enqueue(request: AIRequest, *, bind: bool) -> None:
         # on_commit may run after the caller's context is gone (an outer atomic block), so re-bind.
         with log_context(**fields):
             try:
-                process_ai_request.delay(str(request.pk))
+                task.delay(str(request.pk))
             except (KombuOperationalError, redis.RedisError):
                 # The row is committed and the budget held: the visitor keeps a pollable request,
                 # and the recovery sweep (ai_core/services/recovery.py) queues it once the broker

@@ -5,6 +5,12 @@ ai_core's own code imports the submodule (``ai_core.tasks.requests``), not this 
 
 from .maintenance import recover_stalled_requests
 from .prompts import run_prompt_eval
-from .requests import heartbeat, process_ai_request
+from .requests import heartbeat, process_ai_request, process_system_request
 
-__all__ = ["heartbeat", "process_ai_request", "recover_stalled_requests", "run_prompt_eval"]
+__all__ = [
+    "heartbeat",
+    "process_ai_request",
+    "process_system_request",
+    "recover_stalled_requests",
+    "run_prompt_eval",
+]

@@ -46,6 +46,22 @@ def process_ai_request(self, request_id: str) -> None:
         _process_ai_request(self, request_id)
 
 
+@shared_task(
+    bind=True,
+    name="ai_core.process_system_request",
+    ignore_result=True,
+    soft_time_limit=conf.setting("TASK_SOFT_TIME_LIMIT"),
+    time_limit=conf.setting("TASK_TIME_LIMIT"),
+    max_retries=conf.setting("TASK_MAX_RETRIES"),
+)
+def process_system_request(self, request_id: str) -> None:
+    """The same work for a request the site makes for itself (page summaries). A task name of its
+    own so the deployment routes it away from visitors' answers (``LECTERN_TASK_WORKLOADS``): a
+    re-index that asks for hundreds of summaries must not queue them ahead of a visitor."""
+    with log_context(ai_request_id=request_id):
+        _process_ai_request(self, request_id)
+
+
 def _process_ai_request(self, request_id: str) -> None:
     from ai_core.services.processing import RetryableFailure, ai_request_fail, ai_request_process
 

@@ -175,6 +175,57 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per workload, named "<default queue>.<workload>" (site_config/celery_routes.py), so
+# that a workload's backlog delays only its own kind of work: a bulk re-index never holds up a
+# visitor's answer, and a page taken away from visitors (privacy, unpublish, delete) leaves the
+# index without waiting behind either. Deployments give each group its own workers
+# (docs/DEPLOYMENT.md); a single worker consuming every queue takes them in turn (kombu's Redis
+# transport rotates the queues it reads after each message), which bounds a removal's wait to the
+# tasks already running. Tasks not listed here (the heartbeat) go to the default queue, which
+# every worker consumes too.
+LECTERN_WORKLOADS = ("visitor", "removals", "indexing", "batch", "maintenance")
+LECTERN_TASK_WORKLOADS = {
+    # Answers a visitor is waiting for.
+    "ai_core.process_request": "visitor",
+    # Chunks leaving the index: short (no embedding), and never behind a bulk re-index.
+    "content.unindex_page": "removals",
+    # Embedding work: publish, re-index (one page or a batch of a fan-out), S3 documents.
+    "content.index_page": "indexing",
+    "content.index_pages": "indexing",
+    "rag.ingest_s3": "indexing",
+    # Work the site does for itself, in bulk: page summaries (and their generation), golden runs.
+    "content.summarize_page": "batch",
+    "content.summarize_page_force": "batch",
+    "ai_core.process_system_request": "batch",
+    "ai_core.run_prompt_eval": "batch",
+    # Beat jobs and what they send: sweeps, recovery, settlement, alerts, digests.
+    "ai_core.recover_stalled_requests": "maintenance",
+    "budgets.reset_daily": "maintenance",
+    "budgets.check_alerts": "maintenance",
+    "budgets.check_alerts_for_request": "maintenance",
+    "budgets.send_alert_email": "maintenance",
+    "review.send_digest": "maintenance",
+    "review.escalate_stale": "maintenance",
+    "content.summaries_catch_up": "maintenance",
+    "maintenance.publish_scheduled": "maintenance",
+    "maintenance.clear_sessions": "maintenance",
+}
+CELERY_TASK_ROUTES = ("site_config.celery_routes.route_by_workload",)
+# What a worker started without -Q consumes: these workloads' queues and the default queue
+# (comma-separated, e.g. "visitor" or "maintenance,removals"). Empty: every queue.
+LECTERN_WORKER_WORKLOADS = env.list("LECTERN_WORKER_WORKLOADS", default=[])
+
+
+def celery_queues(default_queue: str) -> list:
+    """The queues a worker consumes when started without ``-Q``, and that /metrics reports the
+    depth of. Named as ``site_config.celery_routes.workload_queue`` names them (a test holds the
+    two together); this file cannot import that module, whose package loads the Celery app."""
+    from kombu import Queue
+
+    return [Queue(name) for name in (default_queue, *(f"{default_queue}.{w}" for w in LECTERN_WORKLOADS))]
+
+
+CELERY_TASK_QUEUES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

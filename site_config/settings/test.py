@@ -21,6 +21,8 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 WHITENOISE_USE_FINDERS = True
 # Test tasks go to their own queue so a running dev worker never picks them up.
 CELERY_TASK_DEFAULT_QUEUE = "lectern-test" + _SUFFIX
+# ...and so do its workload queues ("lectern-test-<id>.visitor", ...; site_config/celery_routes.py).
+CELERY_TASK_QUEUES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
 # Fault tests (tests/faults) let their own broker redeliver a killed worker's task within seconds
 # (e.g. {"unacked_restore_interval": 1, "unacked_restore_throttle": 1}); empty everywhere else.
 CELERY_BROKER_TRANSPORT_OPTIONS.update(env.json("LECTERN_TEST_BROKER_TRANSPORT_OPTIONS", default={}))  # noqa: F405

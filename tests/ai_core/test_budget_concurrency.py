@@ -11,6 +11,7 @@ from django.conf import settings
 from ai_core.budgets.services import estimate_tokens
 from ai_core.models import AIRequest
 from ai_core.prompts.registry import get_prompt
+from site_config.celery_routes import worker_queues
 from tests.conftest import start_web_server, stop_celery_worker
 
 QUESTION = "How long do I have to ask for a refund?"
@@ -49,7 +50,9 @@ def test_fifty_concurrent_submits_accept_at_most_what_the_budget_fits(tmp_path):
             results = list(pool.map(visitor, range(50)))
     finally:
         stop_celery_worker(server)
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(f"{settings.CELERY_TASK_DEFAULT_QUEUE}-web")
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+            *worker_queues(f"{settings.CELERY_TASK_DEFAULT_QUEUE}-web")
+        )
     codes = sorted(code for code, _ in results)
     assert codes.count(202) == 10, (codes, server.log_path.read_text()[-3000:])
     assert codes.count(429) == 40

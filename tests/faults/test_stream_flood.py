@@ -17,6 +17,8 @@ import time
 import httpx
 import pytest
 
+from site_config.celery_routes import worker_queues
+
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 VISITORS = 4
@@ -133,7 +135,7 @@ def test_stream_flood(fault_stack, fake_provider, fault_counts):
         DATABASE_POOL_MAX_SIZE="4",  # a stream that held a connection would starve the pages at once
     )
     result = asyncio.run(flood(stack.web.url))
-    stack.redis().delete(stack.queue)  # the questions were bait; nobody needs their answers
+    stack.redis().delete(*worker_queues(stack.queue))  # the questions were bait; nobody needs their answers
 
     tally, latencies, pages = result["tally"], result["latencies"], result["page_statuses"]
     statuses = tally["statuses"]

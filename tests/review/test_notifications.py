@@ -11,6 +11,7 @@ from review import rules
 from review.models import ReviewItem
 from review.notifications import digest_marker_key
 from review.tasks import escalate_stale_reviews, send_review_digest
+from site_config.celery_routes import task_queue
 from tests.conftest import tasks_routed_to
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def digest_queue(redis_client):
     """A queue no worker consumes, so the test sees exactly what would be sent to Celery."""
-    name = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-review-digest"
+    base = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-review-digest"
+    name = task_queue("review.send_digest", base=base)  # the digest's workload queue under ``base``
     redis_client.delete(name)
-    with tasks_routed_to(name):
+    with tasks_routed_to(base):
         yield name
     redis_client.delete(name)
 

@@ -20,7 +20,8 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 
-APP_SERVICES = ("web", "worker", "beat")
+WORKER_SERVICES = ("worker-answers", "worker-indexing", "worker-batch", "worker-maintenance")
+APP_SERVICES = ("web", *WORKER_SERVICES, "beat")
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
@@ -90,7 +91,7 @@ def test_compose_refuses_to_start_without_a_secret_key():
     with pytest.raises(ComposeRefused, match="DJANGO_SECRET_KEY.*at least 50 characters"):
         service_environment("web", {})
     with pytest.raises(ComposeRefused, match="DJANGO_SECRET_KEY"):
-        service_environment("worker", {"DJANGO_SECRET_KEY": ""})  # set but empty is refused too
+        service_environment("worker-answers", {"DJANGO_SECRET_KEY": ""})  # set but empty is refused too
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -178,3 +179,28 @@ def test_the_images_static_files_serve_production_pages(tmp_path: Path):
     for name, url, status in lines:
         assert url != f"/static/{name}", f"{name} is not in the manifest (not hashed)"
         assert status == "200", f"{url} answered {status}"
+
+
+def test_the_workers_together_consume_every_queue_and_beat_runs_once():
+    """A queue no container consumes would hold its tasks forever; each worker's queues are
+    resolved by the project itself from the environment Compose gives it."""
+    services = compose_file()["services"]
+    assert [name for name, s in services.items() if " beat " in f" {s.get('command', '')} "] == ["beat"]
+    consumed: dict[str, list[str]] = {}
+    probe = (
+        "from django.conf import settings\n"
+        "from site_config.celery_routes import worker_queues_from_settings\n"
+        "print(','.join(worker_queues_from_settings(settings.LECTERN_WORKER_WORKLOADS)))\n"
+        "print(','.join(q.name for q in settings.CELERY_TASK_QUEUES))\n"
+    )
+    for service in WORKER_SERVICES:
+        assert "-Q" not in services[service]["command"].split()  # queues come from the workloads
+        env = service_environment(service, operator_env())
+        result = run(["-c", f"import django; django.setup(); exec({probe!r})"], env)
+        assert result.returncode == 0, result.stderr
+        mine, every = (line.split(",") for line in result.stdout.strip().splitlines()[-2:])
+        consumed[service] = mine
+    assert set().union(*consumed.values()) == set(every)
+    assert consumed["worker-answers"] == ["celery", "celery.visitor"]  # nothing but visitors' answers
+    assert "celery.removals" in consumed["worker-maintenance"]  # never behind the indexing backlog
+    assert "celery.removals" not in consumed["worker-indexing"]

@@ -11,6 +11,7 @@ import pytest
 
 from ai_core.logcontext import JsonFormatter, LogContextFilter
 from ai_core.models import AIRequest
+from site_config.celery_routes import worker_queues
 from tests.conftest import start_celery_worker, stop_celery_worker, tasks_routed_to, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +113,7 @@ def test_views_about_one_request_log_with_its_id_and_only_while_they_run(client,
         unknown = uuid.uuid4()
         assert client.get(f"/api/ai/requests/{unknown}/").status_code == 404
     finally:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(*worker_queues(queue))
 
     lines = web_log()
     by_message = {line["message"]: line for line in lines}

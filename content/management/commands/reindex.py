@@ -1,4 +1,11 @@
-"""Re-index pages into the knowledge store, in this process, with a progress bar and a summary.
+"""Re-index pages into the knowledge store, with a progress bar and a summary.
+
+``--all`` and ``--since`` fan the pages out to the Celery workers in batches (``--batch-size``)
+on the indexing queue, so every worker on every host shares the work; the progress bar counts the
+index rows the workers write (content/reindexing.py), not Celery results. An interrupted run
+(Ctrl-C, a lost host) is resumed by running the same command again: pages already indexed since
+that run began, at their live revision and with the current embedder, are skipped (``--restart``
+does them all again). ``--in-process`` (and ``--page``) index here instead, one page after another.
 
 ``--dry-run`` chunks the pages and compares against what is stored, then reports how many chunks
 would be embedded and an estimate of tokens and cost, before anything is spent. ``--all`` also
@@ -20,7 +27,16 @@ from ai_core import providers
 from ai_core.conf import InvalidAICoreSettingError
 from ai_core.rag.models import KnowledgeChunk
 from ai_core.selectors import embedding_cost_estimate
-from content.indexing import ReindexEstimate, page_index_sync, pages_to_reindex, reindex_estimate
+from content.indexing import ReindexEstimate, pages_to_reindex, reindex_estimate
+from content.reindexing import (
+    BatchReport,
+    batch_reports,
+    pages_index_batch,
+    pages_indexed_count,
+    reindex_run_finish,
+    reindex_run_plan,
+)
+from content.tasks import index_pages
 
 
 def parse_since(value: str) -> datetime:
@@ -51,12 +67,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Estimate work, tokens and cost; change nothing."
         )
+        self.add_arguments_fan_out(parser)
+
+    def add_arguments_fan_out(self, parser) -> None:
+        parser.add_argument(
+            "--in-process",
+            action="store_true",
+            help="Index in this process, one page after another, instead of on the workers.",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=25, metavar="N", help="Pages per worker task (default 25)."
+        )
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="Do every page again, even those an interrupted run of the same selection finished.",
+        )
+        parser.add_argument(
+            "--stall-timeout",
+            type=float,
+            default=900.0,
+            metavar="S",
+            help="Give up when no page finishes for S seconds (default 900: longer than a redelivery).",
+        )
 
     def _progress(self, done: int, total: int, started: float) -> None:
         """Redrawn in place on a terminal; in a log, one line per tenth of the work."""
         interactive = self.stdout.isatty()
-        if not total or (not interactive and done != total and done % max(1, total // 10)):
+        tenth = done * 10 // total if total else 10
+        if not total or (not interactive and done != total and tenth <= getattr(self, "_tenth_shown", -1)):
             return
+        self._tenth_shown = tenth
         width = 30
         filled = int(width * done / total)
         rate = done / max(time.monotonic() - started, 1e-6)
@@ -67,10 +108,24 @@ class Command(BaseCommand):
         if hasattr(self.stdout, "flush"):
             self.stdout.flush()
 
-    def handle(self, *args, all_pages: bool, page: int | None, since: str | None, dry_run: bool, **options):
+    def handle(
+        self,
+        *args,
+        all_pages: bool,
+        page: int | None,
+        since: str | None,
+        dry_run: bool,
+        in_process: bool,
+        batch_size: int,
+        restart: bool,
+        stall_timeout: float,
+        **options,
+    ):
         since_at = parse_since(since) if since else None
         if page is not None and page < 1:
             raise CommandError("--page must be a positive page id")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
         page_ids = pages_to_reindex(all_pages=all_pages, page_id=page, since=since_at)
         if page is not None:
             from wagtail.models import Page
@@ -86,26 +141,31 @@ class Command(BaseCommand):
         if dry_run:
             self._dry_run(page_ids, embedder, started)
             return
-        totals = {"chunks": 0, "embedded": 0, "reused": 0, "removed": 0, "stale": 0, "failed": 0}
-        for done, page_id in enumerate(page_ids, start=1):
-            try:
-                outcome = page_index_sync(page_id=page_id)
-            except Exception as err:  # keep going: one broken page must not stop a full re-index
-                totals["failed"] += 1
-                self.stderr.write(f"\npage {page_id}: {type(err).__name__}: {err}")
-            else:
-                totals["chunks"] += outcome.chunks
-                totals["embedded"] += outcome.embedded
-                totals["reused"] += outcome.reused
-                totals["removed"] += outcome.removed
-                totals["stale"] += outcome.stale_outputs
-            self._progress(done, len(page_ids), started)
+        if in_process or page is not None:
+            totals = self._in_process(page_ids, started)
+        else:
+            selection = "all" if all_pages else f"since:{since_at.isoformat()}"
+            totals = self._fan_out(
+                page_ids,
+                selection=selection,
+                all_pages=all_pages,
+                embedder_id=embedder.embedder_id,
+                batch_size=batch_size,
+                restart=restart,
+                stall_timeout=stall_timeout,
+            )
         elapsed = time.monotonic() - started
+        done = totals.pages
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-indexed {len(page_ids) - totals['failed']} page(s) in {elapsed:.1f}s: {totals['chunks']} chunks, "
-                f"{totals['embedded']} embedded, {totals['reused']} reused, {totals['removed']} removed; "
-                f"{totals['stale']} output(s) marked stale."
+                f"Re-indexed {done} page(s) in {elapsed:.1f}s: {totals.chunks} chunks, "
+                f"{totals.embedded} embedded, {totals.reused} reused, {totals.removed} removed; "
+                f"{totals.stale} output(s) marked stale."
+                + (
+                    f" {totals.skipped} page(s) skipped, already done by the interrupted run."
+                    if totals.skipped
+                    else ""
+                )
             )
         )
         others = KnowledgeChunk.objects.exclude(embedder_id=embedder.embedder_id).count()
@@ -116,8 +176,97 @@ class Command(BaseCommand):
                     "run `manage.py reindex --all`."
                 )
             )
-        if totals["failed"]:
-            raise CommandError(f"{totals['failed']} page(s) failed to index; see the messages above.")
+        if totals.failed:
+            for page_id, error in sorted(totals.failed.items(), key=lambda item: int(item[0])):
+                self.stderr.write(f"page {page_id}: {error}")
+            raise CommandError(
+                f"{len(totals.failed)} page(s) failed to index; see the messages above. "
+                "Run the same command again to retry them (finished pages are skipped)."
+            )
+
+    def _in_process(self, page_ids: list[int], started: float) -> BatchReport:
+        totals = BatchReport()
+        for done, page_id in enumerate(page_ids, start=1):
+            # One page at a time, so a broken page is reported and the bar moves page by page.
+            totals.add(pages_index_batch(page_ids=[page_id]))
+            self._progress(done, len(page_ids), started)
+        return totals
+
+    def _fan_out(
+        self,
+        page_ids: list[int],
+        *,
+        selection: str,
+        all_pages: bool,
+        embedder_id: str,
+        batch_size: int,
+        restart: bool,
+        stall_timeout: float,
+    ) -> BatchReport:
+        from site_config.celery_app import app
+        from site_config.celery_routes import task_queue
+
+        queue = task_queue(index_pages.name)
+        if not app.conf.task_always_eager:
+            self._require_worker(app, queue)
+        run = reindex_run_plan(
+            selection=selection,
+            page_ids=page_ids,
+            embedder_id=embedder_id,
+            batch_size=batch_size,
+            restart=restart,
+        )
+        if run.resumed_from:
+            self.stdout.write(
+                f"Resuming the run started {run.resumed_from:%Y-%m-%d %H:%M:%S %Z}: {run.skipped} page(s) "
+                f"already done there are skipped (--restart does them again)."
+            )
+        self.stdout.write(f"{len(run.batches)} batch(es) of up to {batch_size} page(s) queued on {queue}")
+        started = time.monotonic()
+        started_at = run.started_at.isoformat()
+        for number, batch in enumerate(run.batches):
+            index_pages.apply_async(args=[batch, run.run_id, number, started_at, embedder_id])
+        totals = BatchReport(skipped=run.skipped)
+        pending = set(range(len(run.batches)))
+        total = len(run.page_ids)
+        last_done, last_change = -1, time.monotonic()
+        while True:
+            found = batch_reports(run_id=run.run_id, batches=pending)
+            for report in found.values():
+                totals.add(report)
+            pending -= found.keys()
+            finished_pages = totals.pages + totals.skipped - run.skipped + len(totals.failed)
+            done = min(total, max(finished_pages, pages_indexed_count(run=run, all_pages=all_pages)))
+            if not pending:
+                done = total
+            if done != last_done:
+                self._progress(done, total, started)
+                last_done, last_change = done, time.monotonic()
+            if not pending:
+                break
+            if time.monotonic() - last_change > stall_timeout:
+                raise CommandError(
+                    f"no page finished for {stall_timeout:.0f}s; {total - done} page(s) of {total} not done. "
+                    f"Is a worker consuming {queue}? Run the same command again to resume."
+                )
+            time.sleep(0.5)
+        if not totals.failed:
+            reindex_run_finish(selection=selection)
+        return totals
+
+    def _require_worker(self, app, queue: str) -> None:
+        """Fail at once, rather than wait for nobody: some worker must consume the indexing queue."""
+        try:
+            replies = app.control.inspect(timeout=2.0).active_queues() or {}
+        except Exception as err:  # broker down: say so, the same way
+            raise CommandError(f"cannot reach the Celery broker ({err}); or run with --in-process") from err
+        consumed = {q.get("name") for queues in replies.values() for q in queues or ()}
+        if queue not in consumed:
+            raise CommandError(
+                f"no running worker consumes the indexing queue {queue!r} (found {len(replies)} worker(s), "
+                f"on {', '.join(sorted(consumed)) or 'no queue'}); start one (docs/DEPLOYMENT.md) "
+                "or run with --in-process"
+            )
 
     def _dry_run(self, page_ids: list[int], embedder, started: float) -> None:
         total = ReindexEstimate(pages=0)
