@@ -34,14 +34,24 @@ def on_page_deleted(sender, instance, **kwargs) -> None:
     pages_unindex_enqueue(page_ids=[instance.pk])
 
 
-def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwargs) -> None:
-    """A move can change URL, site and privacy for the page and everything under it: what is now
-    private or in no site goes at once, the rest is re-indexed (new URL, new site)."""
-    page_ids = indexed_descendant_ids(instance)
+def _refresh(page_ids: list[int], *, reason: str) -> None:
+    """What is now private or in no site goes at once, the rest is re-indexed (new URL, new site)."""
     hidden = set(page_ids) - visible_page_ids(page_ids=page_ids, site_id=None)
-    pages_unindex_now(page_ids=sorted(hidden), reason="moved")
+    pages_unindex_now(page_ids=sorted(hidden), reason=reason)
     pages_unindex_enqueue(page_ids=hidden)
     pages_index_enqueue(page_ids=set(page_ids) - hidden)
+
+
+def on_page_moved(sender, instance, url_path_before="", url_path_after="", **kwargs) -> None:
+    """A move can change URL, site and privacy for the page and everything under it."""
+    _refresh(indexed_descendant_ids(instance), reason="moved")
+
+
+def on_site_changed(sender, instance, **kwargs) -> None:
+    """A site's root page, hostname or default flag decides which site every page belongs to and
+    its URL; a deleted site leaves its tree routable nowhere. Sites are few and rarely edited, so
+    the whole tree is refreshed: pages whose index entry still holds are skipped without chunking."""
+    _refresh(indexed_descendant_ids(Page.get_first_root_node()), reason="unroutable")
 
 
 def on_section_slug_changed(sender, instance, **kwargs) -> None:
@@ -85,7 +95,7 @@ def register_signal_handlers() -> None:
     publish route (edit view, bulk action, workflow approval, ``publish_scheduled``).
     """
     from django.db.models.signals import post_delete, post_save
-    from wagtail.models import PageViewRestriction
+    from wagtail.models import PageViewRestriction, Site
     from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
     from ai_core.rag.api import page_indexed
@@ -105,6 +115,8 @@ def register_signal_handlers() -> None:
         )
     page_indexed.connect(on_page_indexed, sender=PageIndexState, dispatch_uid="content.summaries.indexed")
     post_save.connect(on_view_restriction_saved, sender=PageViewRestriction, dispatch_uid=f"{uid}.restricted")
+    post_save.connect(on_site_changed, sender=Site, dispatch_uid=f"{uid}.site.saved")
+    post_delete.connect(on_site_changed, sender=Site, dispatch_uid=f"{uid}.site.deleted")
     post_delete.connect(
         on_view_restriction_deleted, sender=PageViewRestriction, dispatch_uid=f"{uid}.unrestricted"
     )

@@ -172,3 +172,23 @@ def test_submit_refuses_a_site_or_locale_that_is_not_a_plain_id_or_code(where, f
         ai_request_submit(prompt_key="rag_answer", payload={"question": "Refunds?"}, session_key="s", **where)
     assert rejected.value.status == 400 and rejected.value.fields == ([field] if field else [])
     assert not AIRequest.objects.exists()
+
+
+def test_deleting_a_site_removes_its_pages_chunks_and_a_new_site_brings_them_back(
+    fake_embedder, second_site, publish, django_capture_on_commit_callbacks
+):
+    site, harbour = second_site
+    tides = publish(harbour, title="Tides", slug="tides", items=TIDE)
+    assert asked("harbour tide tables marina", site_id=site.pk) == [tides.pk]
+    root_page = site.root_page
+    with django_capture_on_commit_callbacks(execute=True):
+        site.delete()  # the marina tree is now routable in no site
+    assert not KnowledgeChunk.objects.filter(page_id=tides.pk).exists()
+    assert PageIndexState.objects.get(page_id=tides.pk).status == "unroutable"
+    with django_capture_on_commit_callbacks(execute=True):
+        reborn = Site.objects.create(
+            hostname="harbour.test", port=80, root_page=root_page, site_name="Harbour"
+        )
+    assert asked("harbour tide tables marina", site_id=reborn.pk) == [tides.pk]
+    chunk = KnowledgeChunk.objects.filter(page_id=tides.pk).first()
+    assert chunk.site_id == reborn.pk
