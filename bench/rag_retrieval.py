@@ -1,24 +1,38 @@
-"""Retrieval latency (p50/p95) and HNSW recall@10 against an exact scan, at 10k and 100k chunks.
+"""Retrieval latency (p50/p95), HNSW recall@10, build time and size: vector vs halfvec, 100k to 1M chunks.
 
-Synthetic data, stated plainly: 384-dimensional unit vectors drawn around 300 random cluster
-centres (real embeddings cluster by topic; uniform random vectors would be an unrealistically hard
-case for HNSW), with filler text over a 2,000-word vocabulary for the tsvector side. Queries are
-perturbed copies of stored vectors. Rows are written with COPY under a private embedder id, the
-384 HNSW index (m=16, ef_construction=64, as in migration 0001) is rebuilt after loading, and
-everything is removed at the end. Timings are the SQL only; embedding the question with the local
-MiniLM is measured separately. Use a scratch database:
+Synthetic data, stated plainly. Embeddings of real text are not uniform in 384 dimensions: they
+sit near a low-dimensional manifold, grouped by topic and sub-topic, with one direction common to
+all of them (MiniLM's cosine between unrelated texts is ~0.1, not 0). The generator copies that
+shape: 100 topics, a sub-topic per 500 chunks, drawn in a 64-dimensional latent space, projected to
+384 dimensions, plus isotropic noise and a shared offset; unit length. Uniform random vectors
+would be a far harder (and unrealistic) case for HNSW; near-duplicate copies of a few real
+embeddings a far easier one. Questions are fresh draws from the same process (a question is about
+a sub-topic; it is not a copy of a stored chunk). Each chunk gets one of 5 sites and one of 4
+locales at random, *independently of its topic*, so a site+locale filter keeps 5% of the rows
+with no help from the graph's neighbourhoods: the hard case for a filtered HNSW search.
+
+Per size, rows are written with binary COPY under a private embedder id, then the full-text GIN
+index, an HNSW index over ``embedding::vector(384)`` and one over ``embedding::halfvec(384)`` (both
+m=16, ef_construction=64, partial on ``dimensions = 384``, as the migrations make them) are built
+and timed; the queries are run exactly as ``retrieve()`` runs its vector side
+(``selectors._vector_candidates``: SET LOCAL GUCs + the CTE query, 40 candidates) and timed
+client-side including both round trips. Recall@10 is the candidates' first 10 against an exact
+numpy scan (over the filtered rows, for filtered queries). The full ``retrieve()`` (vector + full
+text + fusion + rows + snippets) is timed too, with a stand-in embedder returning the question's
+synthetic vector (``bench/fixed_embedder.py``). Use a scratch database:
 
     DATABASE_URL=postgres://lectern:lectern@127.0.0.1:5432/lectern_bench \\
-      .venv/bin/python bench/rag_retrieval.py [--sizes 10000 100000] [--queries 200]
+      .venv/bin/python bench/rag_retrieval.py [--sizes 100000 1000000] [--queries 200] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,53 +44,205 @@ import django  # noqa: E402
 
 django.setup()
 
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.test import override_settings  # noqa: E402
+from pgvector.psycopg import register_vector  # noqa: E402
 
 from ai_core import providers  # noqa: E402
-from ai_core.rag.selectors import _text_candidates, _vector_candidates, vector_query_sql  # noqa: E402
+from ai_core.rag.models import HNSW_INDEX_TYPE  # noqa: E402
+from ai_core.rag.selectors import _scope_sql, _vector_candidates, retrieve  # noqa: E402
+from bench.fixed_embedder import FixedEmbedder  # noqa: E402
 
 EMBEDDER = "bench:synthetic:384"
 DIMS = 384
-INDEX_SQL = (
-    "CREATE INDEX rag_chunk_hnsw_384 ON rag_knowledgechunk USING hnsw "
-    "((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE dimensions = 384"
-)
+SITES, LOCALES = (1, 2, 3, 4, 5), ("en", "fr", "de", "es")  # one site + one locale: 5% of rows
+CANDIDATES = 40  # AI_CORE["RETRIEVAL"]["CANDIDATES"]
+NICE = 10  # --nice
+KINDS = {
+    "vector": ("rag_chunk_hnsw_384", "vector(384)", "vector_cosine_ops"),
+    "halfvec": ("rag_chunk_hnsw_half_384", "halfvec(384)", "halfvec_cosine_ops"),
+}
+GIN_SQL = "CREATE INDEX rag_chunk_search_gin ON rag_knowledgechunk USING gin (search_vector)"
 COLUMNS = (
     "page_id, position, block_ids, site_id, locale, title, url, heading_path, text, content_hash, "
     "token_estimate, embedder_id, dimensions, embedding, created_at, updated_at"
 )
+TYPES = ["int4", "int4", "varchar[]", "int4", "varchar", "varchar", "varchar", "varchar", "text",
+         "varchar", "int4", "varchar", "int2", "vector", "timestamptz", "timestamptz"]  # fmt: skip
 
 
-def synthetic_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
-    centres = rng.normal(size=(300, DIMS))
-    vectors = centres[rng.integers(0, 300, size=n)] + rng.normal(scale=0.6, size=(n, DIMS))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+def index_sql(kind: str) -> str:
+    name, cast, ops = KINDS[kind]
+    return (
+        f"CREATE INDEX {name} ON rag_knowledgechunk USING hnsw ((embedding::{cast}) {ops}) "
+        "WITH (m = 16, ef_construction = 64) WHERE dimensions = 384"
+    )
 
 
-def load(vectors: np.ndarray, vocabulary: list[str], rnd: random.Random) -> float:
+class Generator:
+    """Topic / sub-topic clusters in a 64-d latent space, projected to 384-d (see the docstring)."""
+
+    def __init__(self, n: int, seed: int = 5) -> None:
+        self.rng = np.random.default_rng(seed)
+        latent = 64
+        self.topics = self.rng.normal(size=(100, latent))
+        n_sub = max(100, n // 500)
+        self.subs = self.topics[self.rng.integers(0, 100, n_sub)] + self.rng.normal(
+            scale=0.8, size=(n_sub, latent)
+        )
+        self.projection = self.rng.normal(size=(latent, DIMS)) / np.sqrt(latent)
+        self.offset = self.rng.normal(size=DIMS)
+        self.offset *= 9.6 / np.linalg.norm(self.offset)
+
+    def draw(self, m: int, spread: float = 0.7) -> np.ndarray:
+        sub = self.subs[self.rng.integers(0, len(self.subs), m)]
+        latent = sub + self.rng.normal(scale=spread, size=sub.shape)
+        vectors = latent @ self.projection + self.rng.normal(scale=0.2, size=(m, DIMS)) + self.offset
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def connect_raw() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    raw = psycopg.connect(**params, autocommit=True)
+    register_vector(raw)
+    return raw
+
+
+def renice_backends(raw: psycopg.Connection) -> None:
+    """Builds run at low CPU priority (this process is root on the shared bench machine): others'
+    tests keep their share of the two cores."""
+    pid = raw.execute("SELECT pg_backend_pid()").fetchone()[0]
+    for (worker,) in raw.execute(
+        "SELECT pid FROM pg_stat_activity WHERE pid = %s OR leader_pid = %s", [pid, pid]
+    ).fetchall():
+        try:
+            os.setpriority(os.PRIO_PROCESS, worker, NICE)
+        except OSError:
+            pass
+
+
+def with_progress(label: str, raw: psycopg.Connection, sql: str) -> float:
+    """Run ``sql`` on ``raw`` while a second connection prints pg_stat_progress_create_index."""
+    done = threading.Event()
+    pid = raw.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+    def watch() -> None:
+        with connect_raw() as spy:
+            while not done.wait(30):
+                row = spy.execute(
+                    "SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total "
+                    "FROM pg_stat_progress_create_index WHERE pid = %s",
+                    [pid],
+                ).fetchone()
+                if row:
+                    print(
+                        f"    {label}: {row[0]} tuples {row[1]}/{row[2]} blocks {row[3]}/{row[4]}", flush=True
+                    )
+                for (worker,) in spy.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE leader_pid = %s", [pid]
+                ).fetchall():
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, worker, NICE)
+                    except OSError:
+                        pass
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER])
-        cursor.execute("DROP INDEX IF EXISTS rag_chunk_hnsw_384")
-        raw = cursor.cursor
-        with raw.copy(f"COPY rag_knowledgechunk ({COLUMNS}) FROM STDIN") as copy:
-            for i, vector in enumerate(vectors):
-                text = " ".join(rnd.choices(vocabulary, k=80))
+    try:
+        raw.execute(sql)
+    finally:
+        done.set()
+    seconds = time.monotonic() - started
+    print(f"  {label}: {seconds:.1f}s", flush=True)
+    return seconds
+
+
+def load(
+    raw: psycopg.Connection, gen: Generator, size: int, words: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``size`` rows; returns their vectors and (site, locale index) labels, in id order."""
+    others = raw.execute(
+        "SELECT count(*) FROM rag_knowledgechunk WHERE embedder_id <> %s", [EMBEDDER]
+    ).fetchone()[0]
+    if others:
+        raw.execute("DELETE FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER])
+    else:  # a scratch database holding only bench rows: TRUNCATE, so sizes carry no dead rows
+        raw.execute("TRUNCATE rag_knowledgechunk")
+    for name, _, _ in KINDS.values():
+        raw.execute(f"DROP INDEX IF EXISTS {name}")
+    raw.execute("DROP INDEX IF EXISTS rag_chunk_search_gin")
+    vocabulary = np.array(words)
+    weights = 1.0 / (np.arange(len(words)) + 2.7)  # Zipf-like word frequencies
+    weights /= weights.sum()
+    all_vectors = np.empty((size, DIMS), dtype=np.float32)
+    labels = np.empty((size, 2), dtype=np.int16)
+    now = datetime.now(UTC)
+    started = time.monotonic()
+    block = 50_000
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY rag_knowledgechunk ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(TYPES)
+        for first in range(0, size, block):
+            m = min(block, size - first)
+            vectors = gen.draw(m)
+            all_vectors[first : first + m] = vectors
+            sites = gen.rng.integers(0, len(SITES), m)
+            locales = gen.rng.integers(0, len(LOCALES), m)
+            labels[first : first + m, 0], labels[first : first + m, 1] = sites, locales
+            text_words = gen.rng.choice(len(words), size=(m, 100), p=weights)
+            for j in range(m):
+                i = first + j
                 copy.write_row(
-                    (2_000_000 + i // 10, i % 10, "{}", 1, "en", f"Bench {i // 10}", f"/bench/{i // 10}/", "",
-                     text, f"{i:064x}", 100, EMBEDDER, DIMS, "[" + ",".join(f"{x:.6f}" for x in vector) + "]",
-                     "now()", "now()")
+                    (2_000_000 + i // 10, i % 10, [], SITES[sites[j]], LOCALES[locales[j]], f"Bench {i // 10}",
+                     f"/bench/{i // 10}/", "", " ".join(vocabulary[text_words[j]]), f"{i:064x}", 130,
+                     EMBEDDER, DIMS, vectors[j], now, now)
                 )  # fmt: skip
-    return time.monotonic() - started
+            rate = (first + m) / (time.monotonic() - started)
+            print(f"    COPY {first + m}/{size} rows ({rate:.0f} rows/s)", flush=True)
+    print(f"  COPY: {time.monotonic() - started:.1f}s", flush=True)
+    return all_vectors, labels
 
 
-def build_index() -> float:
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute(INDEX_SQL)
-        cursor.execute("ANALYZE rag_knowledgechunk")
-    return time.monotonic() - started
+def reusable(raw: psycopg.Connection, cache: Path, size: int) -> bool:
+    """A previous ``--keep --cache`` run left exactly this size's rows (indexes missing are built)."""
+    if not (cache / "vectors.npy").exists():
+        return False
+    count = raw.execute(
+        "SELECT count(*) FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER]
+    ).fetchone()[0]
+    return count == size
+
+
+def index_exists(raw: psycopg.Connection, name: str) -> bool:
+    return raw.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]
+
+
+def sizes_of(raw: psycopg.Connection) -> dict[str, int]:
+    names = [name for name, _, _ in KINDS.values()]
+    row = raw.execute(
+        "SELECT pg_relation_size(c.oid), pg_relation_size(c.reltoastrelid), "
+        "pg_relation_size('rag_chunk_search_gin'), pg_relation_size(%s::regclass), "
+        "pg_relation_size(%s::regclass), pg_total_relation_size(c.oid) "
+        "FROM pg_class c WHERE c.relname = 'rag_knowledgechunk'",
+        names,
+    ).fetchone()
+    avg = raw.execute(
+        "SELECT avg(pg_column_size(embedding)), avg(pg_column_size(embedding::halfvec(384))), "
+        "avg(pg_column_size(text) + pg_column_size(search_vector)) "
+        "FROM rag_knowledgechunk TABLESAMPLE SYSTEM (1)"
+    ).fetchone()
+    return {
+        "heap": row[0], "toast": row[1], "gin": row[2], "hnsw vector": row[3], "hnsw halfvec": row[4],
+        "total": row[5], "vector bytes/row": float(avg[0]), "halfvec bytes/row": float(avg[1]),
+        "text+tsvector bytes/row": float(avg[2]),
+    }  # fmt: skip
 
 
 def pct(values: list[float], q: float) -> float:
@@ -84,90 +250,291 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def exact_top10(vectors: np.ndarray, query: np.ndarray, ids: np.ndarray) -> set[int]:
-    return set(ids[np.argsort(-(vectors @ query))[:10]].tolist())
-
-
-def run_vector(query: np.ndarray, *, ef_search: int, exact: bool = False) -> tuple[float, list[int]]:
-    literal = "[" + ",".join(f"{x:.6f}" for x in query) + "]"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        if exact:
-            cursor.execute("SET LOCAL enable_indexscan = off")
-        started = time.perf_counter()
-        cursor.execute(vector_query_sql(DIMS), [literal, EMBEDDER, 10])
-        rows = cursor.fetchall()
-        return time.perf_counter() - started, [r[0] for r in rows]
-
-
-def run_hybrid(query: np.ndarray, text: str) -> float:
-    """Both candidate queries as ``retrieve`` runs them (40 candidates each), without embedding."""
+def run_vector(
+    query: np.ndarray, scope, *, kind: str, ef_search: int, iterative: str
+) -> tuple[float, list[int]]:
+    """The vector side of ``retrieve()``, timed with its round trips (GUCs + query)."""
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        _vector_candidates(
-            cursor, query.tolist(), embedder_id=EMBEDDER, scope=("", []), limit=40, ef_search=100
+        found = _vector_candidates(
+            cursor,
+            query.tolist(),
+            embedder_id=EMBEDDER,
+            scope=scope,
+            limit=CANDIDATES,
+            ef_search=ef_search,
+            iterative_scan=iterative,
+            max_scan_tuples=20_000,
+            index_type=kind,
         )
-        _text_candidates(cursor, text, embedder_id=EMBEDDER, scope=("", []), limit=40, config="english")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, [r.id for r in found]
+
+
+def run_exact(query: np.ndarray) -> float:
+    literal = "[" + ",".join(f"{x:.7g}" for x in query) + "]"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT id FROM rag_knowledgechunk c WHERE embedder_id = %s AND dimensions = 384 "
+            "ORDER BY (embedding::vector(384)) <=> %s::vector(384) LIMIT 40",
+            [EMBEDDER, literal],
+        )
+        cursor.fetchall()
+        return time.perf_counter() - started
+
+
+def explain(query: np.ndarray, scope, kind: str) -> str:
+    from ai_core.rag.selectors import vector_query_sql
+
+    where, params = scope
+    literal = "[" + ",".join(f"{x:.7g}" for x in query) + "]"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', '100', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+        )
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + vector_query_sql(DIMS, where, index_type=kind),
+            [literal, EMBEDDER, *params, literal, CANDIDATES],
+        )
+        return "\n".join("      " + r[0][:160] for r in cursor.fetchall())
+
+
+def timed_retrieve(
+    queries: np.ndarray, texts: list[str], scopes: list[tuple[int, str] | None]
+) -> tuple[list[float], float]:
+    """The whole ``retrieve()`` as a feature calls it, the question's embedding stubbed out."""
+    ai_core = {
+        **settings.AI_CORE,
+        "EMBEDDERS": {
+            "bench": {"CLASS": "bench.fixed_embedder.FixedEmbedder", "OPTIONS": {"dimensions": DIMS}}
+        },
+        "DEFAULT_EMBEDDER": "bench",
+        "RETRIEVAL": {
+            **settings.AI_CORE.get("RETRIEVAL", {}),
+            "PAGE_ACCESS_CHECK": "bench.fixed_embedder.allow_all_pages",
+        },
+    }
+    out, cpu = [], 0.0
+    with override_settings(AI_CORE=ai_core):
+        providers.reset_providers()
+        for query, text, scope in zip(queries, texts, scopes, strict=True):
+            FixedEmbedder.vectors[text] = query.tolist()
+            site, locale = scope or (None, None)
+            before = backend_cpu()
+            started = time.perf_counter()
+            retrieve(text, site=site, locale=locale, min_score=0)
+            out.append(time.perf_counter() - started)
+            cpu += backend_cpu() - before
+    providers.reset_providers()
+    return out, cpu / len(queries)
+
+
+def print_table(table: list[tuple]) -> None:
+    print(f"\n{'chunks':>8} {'query (vector side as retrieve() runs it)':<40} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'CPU ms':>7} {'recall@10':>9} {'short':>5}", flush=True)  # fmt: skip
+    for size, name, latencies, recall, short, cpu in table:
+        recall_text = "—" if recall != recall else f"{recall:.3f}"
+        print(
+            f"{size:>8} {name:<40} {pct(latencies, 0.5) * 1000:>7.1f} {pct(latencies, 0.95) * 1000:>7.1f} "
+            f"{cpu * 1000:>7.1f} {recall_text:>9} {short:>5}",
+            flush=True,
+        )
+
+
+def backend_cpu() -> float:
+    """CPU seconds this connection's PostgreSQL backend has used (same machine only, else NaN).
+
+    On a shared machine wall-clock latency mostly measures the neighbours; CPU per query does
+    not, so the table shows both."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def measure(kinds: list[str], size: int, data: dict, table: list) -> None:
+    """Every search configuration, the index types interleaved query by query (so a burst of
+    load on the shared machine hits both alike): latency, backend CPU, recall@10, short lists."""
+    queries, scopes, no_scope = data["queries"], data["scopes"], ("", [])
+    for query in queries[:20]:  # warm the indexes' pages, as a running site would have them
+        for kind in kinds:
+            run_vector(query, no_scope, kind=kind, ef_search=100, iterative="relaxed_order")
+    configs = [(40, "relaxed_order"), (100, "relaxed_order"), (200, "relaxed_order"), (100, "off")]
+    for ef, iterative in configs:
+        for filtered in (False, True):
+            rows = {kind: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for kind in kinds}
+            for n, query in enumerate(queries):
+                scope = scopes[n] if filtered else no_scope
+                expected = data["truth_filtered"][n] if filtered else data["truth_all"][n]
+                for kind in kinds if n % 2 else kinds[::-1]:
+                    row = rows[kind]
+                    cpu = backend_cpu()
+                    seconds, got = run_vector(query, scope, kind=kind, ef_search=ef, iterative=iterative)
+                    row["cpu"] += backend_cpu() - cpu
+                    row["latencies"].append(seconds)
+                    row["recalls"].append(len(expected & set(got[:10])) / 10)
+                    row["short"] += len(got) < CANDIDATES
+            for kind, row in rows.items():
+                name = f"{kind} ef={ef}{' iter=off' if iterative == 'off' else ''}{' +5% filter' if filtered else ''}"
+                table.append((size, name, row["latencies"], float(np.mean(row["recalls"])), row["short"],
+                              row["cpu"] / len(queries)))  # fmt: skip
+    for kind in kinds:
+        print(f"  EXPLAIN {kind}, 5% filter:\n{explain(queries[0], scopes[0], kind)}", flush=True)
+
+
+AMONG = 2_000  # corpus size for the shape statistics, about the size of the real set compared
+
+
+def shape_stats(vectors: np.ndarray, questions: np.ndarray, rng: np.random.Generator) -> str:
+    """Numbers to hold synthetic vectors against real embeddings (``--calibrate``)."""
+    nearest = np.sort(vectors @ questions.T, axis=0)[::-1]
+    pairs = vectors[rng.integers(0, len(vectors), 1000)] @ vectors[rng.integers(0, len(vectors), 1000)].T
+    return (
+        f"cosine of random pairs {pairs.mean():.2f}; question to its 1st/10th/100th neighbour among "
+        f"{len(vectors)}: {nearest[0].mean():.2f}/{nearest[9].mean():.2f}/{nearest[99].mean():.2f}"
+    )
+
+
+def calibrate(pages_path: str, eval_path: str) -> None:
+    """The same statistics for real MiniLM embeddings: paragraphs of a real FAQ and its questions."""
+    import html
+    import json
+    import re
+
+    paragraphs = []
+    for page in json.loads(Path(pages_path).read_text()):
+        for part in re.split(r"</p>|</li>|<h\d", page["body"]):
+            text = html.unescape(re.sub(r"<[^>]+>", " ", part)).strip()
+            if len(text.split()) >= 8:
+                paragraphs.append(text)
+    paragraphs = paragraphs[:AMONG]
+    questions = [q["query"] for q in json.loads(Path(eval_path).read_text())["queries"]][:50]
+    embedder = providers.embedder("local")
+    print(
+        f"embedding {len(paragraphs)} paragraphs and {len(questions)} questions with {embedder.embedder_id}"
+    )
+    vectors = np.array(embedder.embed(paragraphs).vectors, dtype=np.float32)
+    asked = np.array(embedder.embed(questions).vectors, dtype=np.float32)
+    print("MiniLM:", shape_stats(vectors, asked, np.random.default_rng(1)))
+    gen = Generator(100_000)
+    synthetic = gen.draw(len(paragraphs))
+    print("synthetic:", shape_stats(synthetic, gen.draw(50, spread=0.8), gen.rng))
+
+
+def ground_truth(gen: Generator, vectors: np.ndarray, labels: np.ndarray, ids: np.ndarray, n: int) -> dict:
+    queries = gen.draw(n, spread=0.8)
+    query_sites = gen.rng.integers(0, len(SITES), n)
+    query_locales = gen.rng.integers(0, len(LOCALES), n)
+    truth_all, truth_filtered = [], []
+    for i, query in enumerate(queries):
+        sims = vectors @ query
+        truth_all.append(set(ids[np.argpartition(-sims, 10)[:10]].tolist()))
+        mask = (labels[:, 0] == query_sites[i]) & (labels[:, 1] == query_locales[i])
+        masked = np.where(mask, sims, -2.0)
+        truth_filtered.append(set(ids[np.argpartition(-masked, 10)[:10]].tolist()))
+    stats = shape_stats(vectors[:AMONG], queries[:50], gen.rng)
+    scoped = [(SITES[s], LOCALES[lc]) for s, lc in zip(query_sites, query_locales, strict=True)]
+    return {
+        "queries": queries,
+        "scoped": scoped,
+        "scopes": [_scope_sql(site=site, locale=locale, within_page=None) for site, locale in scoped],
+        "truth_all": truth_all,
+        "truth_filtered": truth_filtered,
+        "stats": stats,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS), default=["halfvec", "vector"])
+    parser.add_argument("--maintenance-work-mem", default="4GB", help="per build session")
+    parser.add_argument("--build-workers", type=int, default=1, help="max_parallel_maintenance_workers")
+    parser.add_argument("--nice", type=int, default=10, help="CPU priority of the database backends")
+    parser.add_argument("--keep", action="store_true", help="leave the last size's rows and indexes in place")
+    parser.add_argument("--cache", help="directory for the vectors; with --keep, a later run reuses the rows")
+    parser.add_argument("--calibrate", nargs=2, metavar=("PAGES_JSON", "EVAL_JSON"),
+                        help="only compare the synthetic vectors' shape with MiniLM embeddings of a real set")  # fmt: skip
     args = parser.parse_args()
-    rng, rnd = np.random.default_rng(5), random.Random(5)
-    vocabulary = [f"w{n}{rnd.choice('aeiou')}x" for n in range(2_000)]
-    table = []
+    if args.calibrate:
+        calibrate(*args.calibrate)
+        return
+    global NICE
+    NICE = args.nice
+    word_rng = np.random.default_rng(11)
+    words = ["".join(word_rng.choice(list("bcdfghklmnprstvz"), 3)) + f"{n}a" for n in range(30_000)]
+    table, notes = [], []
+    raw = connect_raw()
+    renice_backends(raw)
+    raw.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
+    raw.execute(f"SET max_parallel_maintenance_workers = {int(args.build_workers)}")
     try:
         for size in args.sizes:
-            vectors = synthetic_vectors(size, rng)
-            load_s = load(vectors, vocabulary, rnd)
-            index_s = build_index()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT id FROM rag_knowledgechunk WHERE embedder_id = %s ORDER BY id", [EMBEDDER]
+            print(f"{size} chunks", flush=True)
+            gen = Generator(size)
+            cache = Path(args.cache) / f"{size}" if args.cache else None
+            builds = {}
+            if cache and reusable(raw, cache, size):
+                print(f"  reusing the rows in place ({cache})", flush=True)
+                vectors, labels = np.load(cache / "vectors.npy"), np.load(cache / "labels.npy")
+            else:
+                vectors, labels = load(raw, gen, size, words)
+                if cache:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    np.save(cache / "vectors.npy", vectors)
+                    np.save(cache / "labels.npy", labels)
+                # Hint bits and the visibility map set once, as autovacuum would, not by the first reads.
+                builds["VACUUM"] = with_progress("VACUUM", raw, "VACUUM (FREEZE, ANALYZE) rag_knowledgechunk")
+            if not index_exists(raw, "rag_chunk_search_gin"):
+                builds["GIN (full text)"] = with_progress("GIN build", raw, GIN_SQL)
+            ids = np.array([r[0] for r in raw.execute(
+                "SELECT id FROM rag_knowledgechunk WHERE embedder_id = %s ORDER BY id", [EMBEDDER]
+            ).fetchall()])  # fmt: skip
+            data = ground_truth(gen, vectors, labels, ids, args.queries)
+            notes.append(f"{size}: {data['stats']}")
+            print(f"  {data['stats']}", flush=True)
+            for kind in args.kinds:
+                if not index_exists(raw, KINDS[kind][0]):
+                    builds[f"HNSW {kind}"] = with_progress(f"HNSW {kind} build", raw, index_sql(kind))
+                    raw.execute("ANALYZE rag_knowledgechunk")
+            measure(args.kinds, size, data, table)
+            if HNSW_INDEX_TYPE in args.kinds:
+                texts = [
+                    f"q{size}-{n} " + " ".join(gen.rng.choice(words[:3000], 6)) for n in range(args.queries)
+                ]
+                plain, cpu = timed_retrieve(data["queries"], texts, [None] * args.queries)
+                table.append(
+                    (size, f"retrieve() ({HNSW_INDEX_TYPE}), no filter", plain, float("nan"), 0, cpu)
                 )
-                ids = np.array([r[0] for r in cursor.fetchall()])
-            picks = rng.integers(0, size, size=args.queries)
-            queries = vectors[picks] + rng.normal(scale=0.03, size=(args.queries, DIMS)).astype(np.float32)
-            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-            truth = [exact_top10(vectors, q, ids) for q in queries]
-            print(f"{size} chunks: COPY {load_s:.1f}s, HNSW build {index_s:.1f}s", flush=True)
-            for ef in (40, 100, 200):
-                latencies, recalls = [], []
-                for query, expected in zip(queries, truth, strict=True):
-                    seconds, got = run_vector(query, ef_search=ef)
-                    latencies.append(seconds)
-                    recalls.append(len(expected & set(got)) / 10)
-                table.append((size, f"HNSW ef_search={ef}", latencies, float(np.mean(recalls))))
-            exact = [run_vector(q, ef_search=100, exact=True)[0] for q in queries[:20]]
-            table.append((size, "exact scan (no index)", exact, 1.0))
-            hybrid = [run_hybrid(q, " ".join(rnd.choices(vocabulary, k=6))) for q in queries]
-            table.append((size, "hybrid: vector + full text", hybrid, float("nan")))
+                scoped, cpu = timed_retrieve(data["queries"], [t + " f" for t in texts], data["scoped"])
+                table.append(
+                    (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter", scoped, float("nan"), 0, cpu)
+                )
+            cpu = backend_cpu()
+            exact = [run_exact(q) for q in data["queries"][:10]]
+            table.append((size, "exact scan, no filter", exact, 1.0, 0, (backend_cpu() - cpu) / 10))
+            sizes = sizes_of(raw)
+            print(f"  build seconds: {builds}\n  sizes: {sizes}", flush=True)
+            notes.append(f"{size}: builds {builds}; sizes {sizes}")
+            print_table([row for row in table if row[0] == size])
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER])
-            cursor.execute("DROP INDEX IF EXISTS rag_chunk_hnsw_384")
-            cursor.execute(INDEX_SQL)
-    embed = []
-    embedder = providers.embedder()
-    embedder.embed(["warm up"])
-    for n in range(30):
-        started = time.perf_counter()
-        embedder.embed([f"How long do you keep invoices for account number {n}?"])
-        embed.append(time.perf_counter() - started)
-    print(f"\n{'chunks':>7} {'query':<28} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>9}")
-    for size, name, latencies, recall in table:
-        recall_text = "—" if recall != recall else f"{recall:.3f}"
-        print(
-            f"{size:>7} {name:<28} {pct(latencies, 0.5) * 1000:>7.1f} {pct(latencies, 0.95) * 1000:>7.1f} "
-            f"{recall_text:>9}"
-        )
-    print(
-        f"{'':>7} {'embed question (MiniLM)':<28} {pct(embed, 0.5) * 1000:>7.1f} {pct(embed, 0.95) * 1000:>7.1f}"
-    )
+        if not args.keep:
+            print("cleaning up: removing bench rows, restoring the schema's indexes", flush=True)
+            raw.execute("DELETE FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER])
+            for name, _, _ in KINDS.values():
+                raw.execute(f"DROP INDEX IF EXISTS {name}")
+            raw.execute("DROP INDEX IF EXISTS rag_chunk_search_gin")
+            raw.execute(GIN_SQL)
+            raw.execute(index_sql(HNSW_INDEX_TYPE))
+        raw.close()
+    print_table(table)
+    print("\n" + "\n".join(notes))
 
 
 if __name__ == "__main__":

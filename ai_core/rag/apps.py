@@ -16,9 +16,10 @@ class RagConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from .checks import retrieval_settings_check, s3_ingest_settings_check
+        from .checks import pgvector_version_check, retrieval_settings_check, s3_ingest_settings_check
         from .signal_handlers import register_signal_handlers
 
         checks.register(retrieval_settings_check, "rag")
         checks.register(s3_ingest_settings_check, "rag")
+        checks.register(pgvector_version_check, "rag", checks.Tags.database)
         register_signal_handlers()

@@ -33,8 +33,14 @@ class RetrievalSettings:
     min_score: float = 0.3
     # Candidates fetched from each retriever before fusion.
     candidates: int = 40
-    # HNSW search breadth (pgvector's hnsw.ef_search); must be >= candidates to fill the list.
+    # HNSW search breadth (pgvector's hnsw.ef_search, 1..1000); raised to CANDIDATES if below.
     ef_search: int = 100
+    # pgvector >= 0.8 iterative index scans, set per query (SET LOCAL): with a site/locale filter
+    # that keeps few rows, the scan walks on until CANDIDATES rows pass it, up to MAX_SCAN_TUPLES
+    # visited. "relaxed_order" (the query re-sorts), "strict_order", or "off" (a filtered search
+    # may then return fewer rows than exist). Measured in docs/BENCHMARKS.md.
+    iterative_scan: str = "relaxed_order"
+    max_scan_tuples: int = 20_000
     # PostgreSQL text search configuration for the tsvector column and queries.
     text_search_config: str = "english"
     # Texts per embedding call when indexing.
@@ -118,6 +124,7 @@ def retrieval_settings() -> RetrievalSettings:
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['MIN_SCORE'] must be between 0 and 1.")
     if values.top_k < 1 or values.candidates < values.top_k:
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] needs TOP_K >= 1 and CANDIDATES >= TOP_K.")
+    _check_vector_search(values)
     if not isinstance(values.locale_fallback, bool):
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['LOCALE_FALLBACK'] must be True or False.")
     if not isinstance(values.page_access_check, str):
@@ -125,3 +132,27 @@ def retrieval_settings() -> RetrievalSettings:
             "AI_CORE['RETRIEVAL']['PAGE_ACCESS_CHECK'] must be a dotted path (a string), or empty."
         )
     return values
+
+
+ITERATIVE_SCAN_MODES = ("relaxed_order", "strict_order", "off")
+
+
+def _check_vector_search(values: RetrievalSettings) -> None:
+    """pgvector rejects these values only when a query sets them; checked here so a typo fails
+    ``manage.py check`` instead of every question."""
+    ef_search = values.ef_search
+    if isinstance(ef_search, bool) or not isinstance(ef_search, int) or not 1 <= ef_search <= 1000:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['EF_SEARCH'] must be an integer from 1 to 1000 (pgvector's range), "
+            f"not {ef_search!r}."
+        )
+    if values.iterative_scan not in ITERATIVE_SCAN_MODES:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['ITERATIVE_SCAN'] must be one of {', '.join(ITERATIVE_SCAN_MODES)}, "
+            f"not {values.iterative_scan!r}."
+        )
+    tuples = values.max_scan_tuples
+    if isinstance(tuples, bool) or not isinstance(tuples, int) or not 1 <= tuples <= 2_147_483_647:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['MAX_SCAN_TUPLES'] must be a positive integer, not {tuples!r}."
+        )

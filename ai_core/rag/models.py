@@ -20,6 +20,9 @@ from pgvector.django import VectorField
 # vector_cosine_ops WHERE dimensions = N``. Another size still works, by exact scan, until a
 # migration adds its index.
 INDEXED_DIMENSIONS = (384, 1536)
+# What those indexes store: "vector" (float32). "halfvec" (float16) halves them at the same
+# recall (docs/BENCHMARKS.md); the switch comes with its migration.
+HNSW_INDEX_TYPE = "vector"
 TS_CONFIG = "english"
 
 

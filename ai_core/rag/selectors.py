@@ -18,7 +18,7 @@ from ai_core import conf, providers
 
 from .conf import RetrievalSettings, page_access_check, retrieval_settings
 from .fusion import Ranked, select, weighted_rrf
-from .models import INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
+from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
 
 _TABLE = KnowledgeChunk._meta.db_table
 # ``site=NO_SITE``: a question asked outside any site searches documents shared by every site and
@@ -65,30 +65,52 @@ def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def vector_query_sql(dims: int, where: str = "") -> str:
-    """The nearest-neighbour query. The cast and the ``dimensions`` filter must read exactly like
-    the partial HNSW index (migration 0001) for the planner to use it; a test EXPLAINs this."""
-    column = f"(c.embedding::vector({dims}))" if dims in INDEXED_DIMENSIONS else "c.embedding"
+def vector_query_sql(dims: int, where: str = "", *, index_type: str = HNSW_INDEX_TYPE) -> str:
+    """The nearest-neighbour query; it takes the query vector twice (distance, then ordering).
+
+    The ordering's cast and the ``dimensions`` filter must read exactly like the partial HNSW
+    index (``models.HNSW_INDEX_TYPE``) for the planner to use it; a test EXPLAINs this. The
+    distance is computed at full precision from the stored vector: a halfvec index decides which
+    rows are candidates, never their scores, so the fusion's evidence and MIN_SCORE keep their
+    meaning. ``index_type`` is for the benchmark, which times both index types side by side.
+    """
+    if dims in INDEXED_DIMENSIONS:
+        order = f"(c.embedding::{index_type}({dims})) <=> %s::{index_type}({dims})"
+        distance = f"(c.embedding::vector({dims})) <=> %s::vector({dims})"
+    else:  # no index of this size yet: an exact scan
+        order = distance = f"c.embedding <=> %s::vector({dims})"
     return (
-        f"WITH v AS MATERIALIZED (SELECT c.id, {column} <=> %s::vector({dims}) AS distance "  # noqa: S608
+        f"WITH v AS MATERIALIZED (SELECT c.id, {distance} AS distance "  # noqa: S608
         f"FROM {_TABLE} c WHERE c.embedder_id = %s AND c.dimensions = {dims}{where} "
-        "ORDER BY distance LIMIT %s) SELECT id, distance FROM v ORDER BY distance"
+        f"ORDER BY {order} LIMIT %s) SELECT id, distance FROM v ORDER BY distance"
     )
 
 
 def _vector_candidates(
-    cursor, vector: Sequence[float], *, embedder_id: str, scope: tuple[str, list], limit: int, ef_search: int
+    cursor,
+    vector: Sequence[float],
+    *,
+    embedder_id: str,
+    scope: tuple[str, list],
+    limit: int,
+    ef_search: int,
+    iterative_scan: str = "relaxed_order",
+    max_scan_tuples: int = 20_000,
+    index_type: str = HNSW_INDEX_TYPE,
 ) -> list[Ranked]:
     where, params = scope
     # Transaction-local settings (set_config(..., true) = SET LOCAL, and binds as a parameter).
-    # Filters (site, locale, page) are applied during the index scan; iterative scans keep
-    # fetching until the LIMIT is filled instead of returning a short list.
+    # Filters (site, locale, page) are applied during the index scan; an iterative scan (pgvector
+    # >= 0.8) keeps walking the graph until the LIMIT is filled or ``max_scan_tuples`` were visited,
+    # instead of returning the few of ef_search's candidates that pass a selective filter.
     cursor.execute(
-        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-        [str(max(ef_search, limit))],
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+        "set_config('hnsw.max_scan_tuples', %s, true)",
+        [str(max(ef_search, limit)), iterative_scan, str(max_scan_tuples)],
     )
     text = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-    cursor.execute(vector_query_sql(len(vector), where), [text, embedder_id, *params, limit])
+    sql = vector_query_sql(len(vector), where, index_type=index_type)
+    cursor.execute(sql, [text, embedder_id, *params, text, limit])
     return [Ranked(id=pk, evidence=1.0 - float(distance)) for pk, distance in cursor.fetchall()]
 
 
@@ -152,6 +174,8 @@ def retrieval_candidates(
             scope=scope,
             limit=limit,
             ef_search=settings.ef_search,
+            iterative_scan=settings.iterative_scan,
+            max_scan_tuples=settings.max_scan_tuples,
         )
         text_list = _text_candidates(
             cursor,

@@ -220,6 +220,9 @@ AI_CORE.update(
             "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.3),
             "CANDIDATES": env.int("AI_RETRIEVAL_CANDIDATES", default=40),
             "EF_SEARCH": env.int("AI_RETRIEVAL_EF_SEARCH", default=100),
+            # pgvector iterative index scans: a site/locale-filtered search still fills its list.
+            "ITERATIVE_SCAN": env("AI_RETRIEVAL_ITERATIVE_SCAN", default="relaxed_order"),
+            "MAX_SCAN_TUPLES": env.int("AI_RETRIEVAL_MAX_SCAN_TUPLES", default=20_000),
             # Nothing in the asker's locale: search the default locale instead (ai_core/rag/conf.py).
             "LOCALE_FALLBACK": env.bool("AI_RETRIEVAL_LOCALE_FALLBACK", default=True),
             # Query-time re-check that every page about to be cited is still live, public and on

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from ai_core import providers
 from ai_core.rag.conf import retrieval_settings
-from ai_core.rag.models import KnowledgeChunk
+from ai_core.rag.models import HNSW_INDEX_TYPE, KnowledgeChunk
 from ai_core.rag.selectors import IndexEmbedderMismatchError, retrieve, vector_query_sql
 from content.indexing import page_index_sync
 
@@ -106,11 +106,14 @@ def test_the_vector_query_can_use_the_hnsw_index():
     """The query's cast and filter must match the partial index expression exactly."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + vector_query_sql(384), ["[" + ",".join(["0.1"] * 384) + "]", "x", 5])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        assert "rag_chunk_hnsw_384" in plan, plan
-        cursor.execute("EXPLAIN " + vector_query_sql(1536), ["[" + ",".join(["0.1"] * 1536) + "]", "x", 5])
-        assert "rag_chunk_hnsw_1536" in "\n".join(row[0] for row in cursor.fetchall())
+        for dims in (384, 1536):
+            vector = "[" + ",".join(["0.1"] * dims) + "]"
+            cursor.execute("EXPLAIN " + vector_query_sql(dims), [vector, "x", vector, 5])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            index = {"vector": f"rag_chunk_hnsw_{dims}", "halfvec": f"rag_chunk_hnsw_half_{dims}"}[
+                HNSW_INDEX_TYPE
+            ]
+            assert index in plan and f"::{HNSW_INDEX_TYPE}({dims})" in plan, plan
 
 
 def test_switching_embedder_without_reindexing_is_a_clear_error(pages, settings):
