@@ -10,13 +10,15 @@ trigger can simply queue it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, TextField
+from django.db.models.functions import MD5, Cast
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction, Site
 
 from ai_core import providers
 from ai_core.rag.api import (
@@ -28,7 +30,10 @@ from ai_core.rag.api import (
     chunks_remove,
     chunks_sync,
     html_to_text,
+    index_fingerprint,
+    index_settings_key,
     page_indexed,
+    pages_index_current,
     retrieval_settings,
     source_lock,
 )
@@ -41,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 # Page types whose content is indexed. Section and home pages only hold short intros.
 INDEXED_MODELS: tuple[type[Page], ...] = (ArticlePage,)
+
+# Bump whenever ``page_segments`` changes what it makes of the same page (a block type indexed
+# differently, the intro dropped...): it is part of every page's fingerprint, so re-indexing
+# after the bump redoes every page instead of skipping it as unchanged.
+SEGMENTS_VERSION = 1
 
 
 def page_segments(page: ArticlePage) -> list[Segment]:
@@ -115,9 +125,16 @@ def _still_indexable(page_id: int) -> str:
 
 
 def page_index_sync(*, page_id: int) -> SyncOutcome:
-    """Bring one page's chunks in line with its current state; see the module docstring."""
+    """Bring one page's chunks in line with its current state; see the module docstring.
+
+    Records the page's fingerprint with the result, so a later ``pages_index_sync`` can skip the
+    page while nothing it was made from has changed. The fingerprint is taken *before* the page
+    is read: if an edit commits in between, the recorded fingerprint is the older one, and the
+    next run redoes the page rather than skipping new content indexed under an old description.
+    """
     embedder = providers.embedder()
     with source_lock("page", page_id):
+        fingerprint = page_index_fingerprints(page_ids=[page_id], embedder=embedder)[page_id]
         page, status = _indexable(page_id)
         if page is None:
             outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=status)
@@ -141,6 +158,8 @@ def page_index_sync(*, page_id: int) -> SyncOutcome:
                 "removed": outcome.removed,
                 "indexed_at": timezone.now(),
                 "status": "empty" if page and not outcome.chunks else status,
+                # Withdrawn mid-run: what was fingerprinted is not what was stored.
+                "fingerprint": (fingerprint or "") if not outcome.withdrawn else "",
             },
         )
         transaction.on_commit(
@@ -174,8 +193,10 @@ def pages_unindex_now(*, page_ids: Iterable[int], reason: str) -> int:
                 )
                 continue
             outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=reason)
+            # No fingerprint: it described the page as it was indexed, and the page may come
+            # back exactly so (made public again), when its chunks must be rebuilt, not skipped.
             PageIndexState.objects.filter(page_id=page_id).update(
-                chunk_count=0, status=reason, indexed_at=timezone.now()
+                chunk_count=0, status=reason, indexed_at=timezone.now(), fingerprint=""
             )
         removed += outcome.removed
     return removed
@@ -185,6 +206,165 @@ def indexed_descendant_ids(page: Page, *, inclusive: bool = True) -> list[int]:
     """Ids of indexable pages at or below ``page`` (a section made private, a moved subtree)."""
     models_qs = Page.objects.descendant_of(page, inclusive=inclusive).type(*INDEXED_MODELS)
     return list(models_qs.values_list("pk", flat=True))
+
+
+# --- skipping unchanged pages -----------------------------------------------------------------
+
+
+def _site_for_path(path: str, sites: list[tuple[str, bool, str, int, int]]) -> int | None:
+    """``page_site_id`` over a list read once per batch: the deepest site root above ``path``
+    (then the default site, hostname, port), or ``None``."""
+    matching = [s for s in sites if path.startswith(s[0])]
+    if not matching:
+        return None
+    matching.sort(key=lambda s: (-len(s[0]), not s[1], s[2], s[3]))
+    return matching[0][4]
+
+
+def page_index_fingerprints(*, page_ids: Iterable[int], embedder=None) -> dict[int, str | None]:
+    """For each page, a hash of everything its index entry is made from right now, in a few
+    queries for the whole batch (no chunking, no per-page queries but the URL's cached lookup).
+
+    What goes in is what ``page_index_sync`` would decide and store: whether the page may be
+    indexed at all (type, live, view restrictions on it or an ancestor, in a site's tree) and
+    why not; its live revision; a hash of its title, intro and body as stored (a save without
+    a revision changes the body too); its URL, site and locale (a move, a slug or site change);
+    ``SEGMENTS_VERSION``; and the embedder and chunking settings (``index_settings_key``).
+
+    ``None`` where a page cannot be judged this cheaply (an alias on its path: Wagtail checks the
+    alias's source for restrictions), which the caller treats as "needs work".
+    """
+    embedder = embedder or providers.embedder()
+    settings_key = index_settings_key(embedder=embedder)
+    ids = list(dict.fromkeys(int(pk) for pk in page_ids))
+    pages = {
+        page.pk: page
+        for page in ArticlePage.objects.filter(pk__in=ids)
+        .only("id", "path", "depth", "url_path", "live", "live_revision_id", "title", "intro", "alias_of_id")
+        .annotate(body_md5=MD5(Cast("body", TextField())), language=F("locale__language_code"))
+    }
+    other = set(Page.objects.filter(pk__in=set(ids) - set(pages)).values_list("pk", flat=True))
+    step = Page.steplen
+    ancestor_paths = {page.path[:n] for page in pages.values() for n in range(step, len(page.path) + 1, step)}
+    restricted = PageViewRestriction.objects.filter(page_id=OuterRef("pk"))
+    ancestors = {
+        path: (alias_of_id is not None, is_restricted)
+        for path, alias_of_id, is_restricted in Page.objects.filter(path__in=ancestor_paths)
+        .annotate(is_restricted=Exists(restricted))
+        .values_list("path", "alias_of_id", "is_restricted")
+    }
+    sites = [
+        (root_path, is_default, hostname, port, pk)
+        for pk, root_path, is_default, hostname, port in Site.objects.values_list(
+            "pk", "root_page__path", "is_default_site", "hostname", "port"
+        )
+    ]
+    fingerprints: dict[int, str | None] = {}
+    for page_id in ids:
+        page = pages.get(page_id)
+        if page is None:
+            status = "not indexed type" if page_id in other else "deleted"
+            fingerprints[page_id] = index_fingerprint(settings_key=settings_key, parts=[status])
+            continue
+        chain = [ancestors.get(page.path[:n]) for n in range(step, len(page.path) + 1, step)]
+        if any(link is None or link[0] for link in chain):
+            fingerprints[page_id] = None  # an alias above (or a path that moved under us)
+            continue
+        site_id = _site_for_path(page.path, sites)
+        if not page.live:
+            parts: list[object] = ["unpublished"]
+        elif any(link[1] for link in chain):
+            parts = ["private"]
+        elif site_id is None:
+            parts = ["unroutable"]
+        else:
+            parts = [
+                "indexed",
+                SEGMENTS_VERSION,
+                page.live_revision_id,
+                page.title,
+                page.intro,
+                page.body_md5,
+                # The tree path as well as the URL: the URL comes through Wagtail's cached site
+                # root paths, and a slug change or a move must count even when that cache lags.
+                page.url_path,
+                page.get_url() or "",
+                site_id,
+                page.language,
+            ]
+        fingerprints[page_id] = index_fingerprint(settings_key=settings_key, parts=parts)
+    return fingerprints
+
+
+def pages_needing_index(*, page_ids: Iterable[int], force: bool = False, embedder=None) -> list[int]:
+    """The pages among ``page_ids`` (in their order) whose index entry a run would change.
+
+    The rest are exactly as the last run left them (same fingerprint, every recorded chunk still
+    stored, by this embedder): indexing them again would chunk and hash the same text and write
+    the same rows. ``force`` returns every page (``reindex --force``). Batch-sized: a few queries
+    per call, so callers pass a few hundred ids at a time.
+    """
+    ids = list(dict.fromkeys(int(pk) for pk in page_ids))
+    if force or not ids:
+        return ids
+    embedder = embedder or providers.embedder()
+    fingerprints = page_index_fingerprints(page_ids=ids, embedder=embedder)
+    current = pages_index_current(fingerprints=fingerprints, embedder=embedder)
+    return [page_id for page_id in ids if page_id not in current]
+
+
+@dataclass(kw_only=True)
+class PagesIndexOutcome:
+    """Totals of ``pages_index_sync``; ``pages`` counts every page handled, skipped ones included."""
+
+    pages: int = 0
+    skipped: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    stale_outputs: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def pages_index_sync(
+    *,
+    page_ids: Iterable[int],
+    force: bool = False,
+    batch_size: int = 500,
+    progress: Callable[[int, PagesIndexOutcome], None] | None = None,
+) -> PagesIndexOutcome:
+    """Re-index many pages: skip the unchanged ones a batch at a time, ``page_index_sync`` the rest.
+
+    What ``reindex`` and a batch task call. ``progress(pages done, totals so far)`` runs after
+    each batch's check and after each page that needed work. One page failing is recorded in
+    ``failed`` (id → error) and the rest go on: one broken page must not stop a full re-index.
+    """
+    ids = list(dict.fromkeys(int(pk) for pk in page_ids))
+    totals = PagesIndexOutcome()
+    embedder = providers.embedder()
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        todo = pages_needing_index(page_ids=batch, force=force, embedder=embedder)
+        totals.skipped += len(batch) - len(todo)
+        totals.pages += len(batch) - len(todo)
+        if progress is not None:
+            progress(totals.pages, totals)
+        for page_id in todo:
+            try:
+                outcome = page_index_sync(page_id=page_id)
+            except Exception as err:  # keep going: one broken page must not stop a full re-index
+                totals.failed[page_id] = f"{type(err).__name__}: {err}"
+            else:
+                totals.chunks += outcome.chunks
+                totals.embedded += outcome.embedded
+                totals.reused += outcome.reused
+                totals.removed += outcome.removed
+                totals.stale_outputs += outcome.stale_outputs
+            totals.pages += 1
+            if progress is not None:
+                progress(totals.pages, totals)
+    return totals
 
 
 # --- selection for reindex -------------------------------------------------------------------

@@ -8,7 +8,16 @@ from ai_core.rag.documents import DocBlock, DocumentParseError, html_to_text, pa
 from ai_core.rag.s3 import S3IngestBusy, S3IngestError, S3IngestRefused, s3_ingest, s3_ingest_check
 from ai_core.rag.selectors import IndexEmbedderMismatchError, PageIndexStatus, page_index_status, retrieve
 from ai_core.rag.services.freshness import output_is_stale, provenance_link_regenerated
-from ai_core.rag.services.indexing import SourceRef, SyncOutcome, chunks_remove, chunks_sync, source_lock
+from ai_core.rag.services.indexing import (
+    SourceRef,
+    SyncOutcome,
+    chunks_remove,
+    chunks_sync,
+    index_fingerprint,
+    index_settings_key,
+    pages_index_current,
+    source_lock,
+)
 from ai_core.rag.signals import page_indexed
 
 __all__ = [
@@ -27,9 +36,12 @@ __all__ = [
     "chunks_remove",
     "chunks_sync",
     "html_to_text",
+    "index_fingerprint",
+    "index_settings_key",
     "output_is_stale",
     "page_index_status",
     "page_indexed",
+    "pages_index_current",
     "parse_html",
     "provenance_link_regenerated",
     "retrieval_settings",

@@ -34,6 +34,11 @@ _ABBREVIATIONS = frozenset(
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD_PIECES = re.compile(r"\w+|[^\w\s]")
 
+# Bump whenever a change here alters the chunks made from the same segments (boundaries, header,
+# hash, token estimate): a re-index skips a source whose recorded fingerprint includes this
+# number, so an unbumped change would leave every unchanged page chunked the old way.
+CHUNKER_VERSION = 1
+
 
 def estimate_tokens(text: str) -> int:
     """A deliberately pessimistic word-piece count for budgeting chunks.

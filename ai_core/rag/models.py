@@ -145,6 +145,10 @@ class PageIndexState(models.Model):
     indexed_at = models.DateTimeField(null=True, blank=True)
     # Why the page has no chunks, when it has none: "unpublished", "private", "deleted", "empty".
     status = models.CharField(max_length=20, default="indexed")
+    # A hash of everything the last run's result was made from (revision, content, title, URL,
+    # site, locale, visibility, embedder, chunker): a re-index skips the page while it matches.
+    # Empty: unknown (an older row, or chunks removed outside a run), so the next run does the work.
+    fingerprint = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"page {self.page_id}: {self.chunk_count} chunks ({self.status})"

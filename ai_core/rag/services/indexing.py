@@ -8,23 +8,26 @@ the old chunk set or the new one, never a mix, and never duplicates.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Count, Q
 
 from ai_core import providers
 from ai_core.models import LLMUsageLog
 from ai_core.providers.base import EmbeddingProvider
 from ai_core.services.usage import usage_log_record
 
-from ..chunking import Chunk
+from ..chunking import CHUNKER_VERSION, Chunk
 from ..conf import retrieval_settings
-from ..models import KnowledgeChunk, KnowledgeDocument
+from ..models import KnowledgeChunk, KnowledgeDocument, PageIndexState
 from .freshness import outputs_mark_stale
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,63 @@ def source_lock(kind: str, source_id: int | str, *, wait: bool = True) -> Iterat
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
                 acquired = True
         yield acquired
+
+
+def index_settings_key(*, embedder: EmbeddingProvider) -> str:
+    """Everything outside the source itself that decides which chunks and vectors get stored.
+
+    The embedder id already names model and dimensions; the input window and the chunk budget
+    are spelled out too, because ``AI_CORE["RETRIEVAL"]["CHUNKING"]`` can change the budget for
+    the same embedder, and ``CHUNKER_VERSION`` covers a change of the chunking code itself.
+    """
+    config = retrieval_settings().chunking_for(embedder)
+    return (
+        f"chunker={CHUNKER_VERSION};max={config.max_tokens};overlap={config.overlap_tokens};"
+        f"header={config.header_tokens};embedder={embedder.embedder_id};dims={embedder.dimensions};"
+        f"window={embedder.max_input_tokens}"
+    )
+
+
+def index_fingerprint(*, settings_key: str, parts: Sequence[object]) -> str:
+    """One hash of the settings key and a source's own facts (JSON-encoded in order, so a title
+    "a|b" and a URL "c" never hash like a title "a" and a URL "b|c")."""
+    payload = json.dumps([settings_key, *parts], default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def pages_index_current(*, fingerprints: Mapping[int, str | None], embedder: EmbeddingProvider) -> set[int]:
+    """The pages among ``fingerprints`` that a re-index would leave exactly as they are.
+
+    A page is current when its last run recorded this same fingerprint and every chunk it
+    recorded is still stored, all made by ``embedder`` (chunks deleted or re-embedded outside a
+    run make it need work again). A fingerprint of ``None`` means the caller cannot tell cheaply:
+    never current. Two queries whatever the number of pages, which is what lets a re-index of
+    unchanged pages run at thousands of pages per second; nothing is written.
+    """
+    wanted = {page_id: fp for page_id, fp in fingerprints.items() if fp}
+    if not wanted:
+        return set()
+    recorded = {
+        page_id: chunk_count
+        for page_id, fingerprint, chunk_count in PageIndexState.objects.filter(
+            page_id__in=wanted
+        ).values_list("page_id", "fingerprint", "chunk_count")
+        if fingerprint and fingerprint == wanted[page_id]
+    }
+    if not recorded:
+        return set()
+    stored = {
+        row["page_id"]: (row["total"], row["same"])
+        for row in KnowledgeChunk.objects.filter(page_id__in=recorded)
+        .values("page_id")
+        .annotate(total=Count("id"), same=Count("id", filter=Q(embedder_id=embedder.embedder_id)))
+        .order_by()
+    }
+    return {
+        page_id
+        for page_id, chunk_count in recorded.items()
+        if stored.get(page_id, (0, 0)) == (chunk_count, chunk_count)
+    }
 
 
 def _embed(
