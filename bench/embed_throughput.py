@@ -152,17 +152,27 @@ def child(runtime: str, threads: int, n: int, repeat: int) -> None:
     print(json.dumps(result))
 
 
-def run_cell(runtime: str, threads: int, args) -> dict:
+def run_cell(runtime: str, threads: int, args) -> dict | None:
+    """One cell in a child process; ``None`` when it overran ``--cell-timeout`` (numpy's OpenBLAS
+    threads can slow down a hundredfold when other processes hold the cores)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, __file__, "--child", runtime, str(threads)]
     command += ["--sentences", str(args.sentences), "--repeat", str(args.repeat)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=900)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        out = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=True, timeout=args.cell_timeout
+        )
+    except subprocess.TimeoutExpired:
+        print(f"  {runtime}, {threads} thread(s): over {args.cell_timeout:.0f} s, left out", file=sys.stderr)
+        return None
+    line = out.stdout.strip().splitlines()[-1]
+    print(f"  {runtime}, {threads} thread(s): {line}", file=sys.stderr, flush=True)
+    return json.loads(line)
 
 
-def merge(best: dict | None, new: dict) -> dict:
-    if best is None:
-        return new
+def merge(best: dict | None, new: dict | None) -> dict | None:
+    if best is None or new is None:
+        return best or new
     for key, (per_s, per_cpu_s, tokens) in new["rows"].items():
         old_s, old_cpu_s, old_tokens = best["rows"][key]
         best["rows"][key] = (max(per_s, old_s), max(per_cpu_s, old_cpu_s), max(tokens, old_tokens))
@@ -175,13 +185,17 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3, help="best of N passes per row inside a cell")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds over all cells")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=list(THREADS), help="thread counts to compare"
+    )
+    parser.add_argument("--cell-timeout", type=float, default=900.0, help="seconds before a cell is left out")
     parser.add_argument("--child", nargs=2, metavar=("RUNTIME", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.sentences, args.repeat)
         return
 
-    cells = [(runtime, threads) for threads in THREADS for runtime in RUNTIMES]
+    cells = [(runtime, threads) for threads in args.threads for runtime in RUNTIMES]
     results: dict[tuple[str, int], dict] = {}
     for round_number in range(1, args.rounds + 1):
         for runtime, threads in cells:
@@ -201,13 +215,19 @@ def main() -> None:
         f"{'runtime':<7} {'threads':>7} {'load s':>7} {'load RSS MB':>11} {'peak RSS MB':>11} {'min cos':>8}"
     )
     for (runtime, threads), r in results.items():
+        if r is None:
+            print(f"{runtime:<7} {threads:>7} (every try overran --cell-timeout)")
+            continue
         print(f"{runtime:<7} {threads:>7} {r['load_s']:>7.2f} {r['load_rss_mb']:>11.0f} "
               f"{r['peak_rss_mb']:>11.0f} {r['min_cosine']:>8.5f}")  # fmt: skip
     print()
     print(f"{'input':<10} {'batch':>5} {'threads':>7} {'numpy/s':>8} {'onnx/s':>8} {'ratio':>6} "
           f"{'numpy/cpu-s':>11} {'onnx/cpu-s':>10} {'cpu ratio':>9} {'goal':>6}")  # fmt: skip
     for label, _key, batch_size in ROWS:
-        for threads in THREADS:
+        for threads in args.threads:
+            if results[("numpy", threads)] is None or results[("onnx", threads)] is None:
+                print(f"{label:<10} {batch_size:>5} {threads:>7} (a cell overran --cell-timeout)")
+                continue
             numpy_s, numpy_cpu_s, _ = results[("numpy", threads)]["rows"][f"{label}/{batch_size}"]
             onnx_s, onnx_cpu_s, _ = results[("onnx", threads)]["rows"][f"{label}/{batch_size}"]
             goal = GOALS.get((label, batch_size)) if threads == 2 else None

@@ -27,9 +27,11 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 MAX_SEQ_LENGTH = 256
 TOKENIZER_FILE = "tokenizer.json"
-# Padded word pieces per forward pass: attention memory grows with batch x width^2, and 32 chunks
-# of 256 pieces would otherwise need ~0.5 GB at once (numpy; onnxruntime's arena grows alike).
-MAX_BATCH_TOKENS = 4096
+# Padded word pieces per forward pass. Small batches stay in cache: for ~200-piece passages both
+# runtimes ran fastest per CPU second at 512-1024 (numpy 11.5/s at 1024 against 8.5/s at 4096,
+# onnx 14.2 against 11.9; sentences alike at any budget), and attention memory, which grows with
+# batch x width^2, stays small (docs/BENCHMARKS.md, "Embedding throughput").
+MAX_BATCH_TOKENS = 1024
 
 
 class ModelIntegrityError(RuntimeError):
