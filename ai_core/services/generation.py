@@ -132,25 +132,30 @@ def _log(request: AIRequest, spec: PromptSpec, *, attempt: int, **fields) -> Non
     )
 
 
-def _stream_into(
-    provider, generation: GenerationRequest, sink: StreamSink, *, started: float
-) -> GenerationResult:
-    """Consume the provider's stream, forwarding deltas; stop reading as soon as Stop is pressed.
+def _estimated_usage(generation: GenerationRequest, text: str) -> Usage:
+    """What a call that ended early (Stop, the task's time limit) is charged: the prompt, plus the
+    output so far. The provider reports no usage for a stream that was closed."""
+    return Usage(
+        input_tokens=estimate_tokens(generation.system + generation.messages[-1].content),
+        output_tokens=estimate_tokens(text) + 1,
+    )
 
-    Closing the generator closes the HTTP stream, so the provider stops generating too. A
-    cancelled answer is charged for what it produced: the prompt, plus the output so far.
+
+def _stream_into(
+    provider, generation: GenerationRequest, sink: StreamSink, *, started: float, parts: list[str]
+) -> GenerationResult:
+    """Consume the provider's stream, forwarding deltas (also into ``parts``, so a caller whose
+    call is cut short knows what was produced); stop reading as soon as Stop is pressed.
+
+    Closing the generator closes the HTTP stream, so the provider stops generating too.
     """
-    parts: list[str] = []
     events = provider.stream(generation)
     try:
         for event in events:
             if event.kind == "delta":
                 if sink.should_stop():
                     text = "".join(parts)
-                    usage = Usage(
-                        input_tokens=estimate_tokens(generation.system + generation.messages[-1].content),
-                        output_tokens=estimate_tokens(text) + 1,
-                    )
+                    usage = _estimated_usage(generation, text)
                     raise GenerationCancelled(
                         GenerationResult(text=text, provider=provider.alias, model=generation.model, usage=usage,
                                          stop_reason="cancelled", latency_ms=int((time.monotonic() - started) * 1000))
@@ -215,15 +220,23 @@ def generate_with_fallbacks(
             replace(base, model=model, timeout_s=remaining), model=model, user_text=base.messages[-1].content
         )
         started = time.monotonic()
+        parts: list[str] = []
         try:
-            result = _stream_into(provider, generation, sink or StreamSink(), started=started)
+            result = _stream_into(provider, generation, sink or StreamSink(), started=started, parts=parts)
         except GenerationCancelled as cancelled:
             permit.success()
             _log(request, spec, attempt=attempt, provider=cancelled.result.provider, model=cancelled.result.model,
                  usage=cancelled.result.usage, latency_ms=int((time.monotonic() - started) * 1000))  # fmt: skip
             raise
-        except ProviderError as err:
+        except (ProviderError, SoftTimeLimitExceeded) as err:
             if (soft_limit := _soft_time_limit_in(err)) is not None:
+                # The task's deadline, mid-call: the call still cost what it used so far.
+                _log(request, spec, attempt=attempt, provider=link.provider, model=model,
+                     usage=_estimated_usage(generation, "".join(parts)),
+                     latency_ms=int((time.monotonic() - started) * 1000), outcome=LLMUsageLog.Outcome.ERROR,
+                     error_code="timeout")  # fmt: skip
+                if soft_limit is err:
+                    raise
                 raise soft_limit from err
             if err.retryable or isinstance(err, ProviderAuthError):
                 permit.failure()

@@ -212,4 +212,11 @@ def test_the_celery_soft_time_limit_ends_a_stuck_task_as_failed(
     assert body["status"] == "failed"
     assert "too long" in body["error"]
     assert len(fake_provider.requests_for(path="/v1/messages")) == 1  # no next link after the limit
-    assert BudgetReservation.objects.get(request_id=body["id"]).settled_at is not None
+    # The call the limit cut short is on the books: logged with its prompt version, and charged.
+    (log,) = LLMUsageLog.objects.filter(request_id=body["id"])
+    assert (log.outcome, log.error_code) == ("error", "timeout")
+    assert log.prompt_version == AIRequest.objects.get(pk=body["id"]).prompt_version
+    assert log.input_tokens > 0
+    reservation = BudgetReservation.objects.get(request_id=body["id"])
+    assert reservation.settled_at is not None
+    assert reservation.actual_tokens == log.input_tokens + log.output_tokens
