@@ -24,13 +24,22 @@ class InvalidRetrievalSettingError(conf.InvalidAICoreSettingError):
 
 @dataclass(kw_only=True, frozen=True)
 class RetrievalSettings:
-    # Fusion: relative weight of each retriever and the RRF constant.
+    # Where lexical evidence comes from. "candidates": the vector search's candidates are rescored
+    # by the IDF-weighted share of the question's terms each contains, score =
+    # (VECTOR_WEIGHT * cosine + TEXT_WEIGHT * coverage) / (VECTOR_WEIGHT + TEXT_WEIGHT).
+    # "full_text": a second, unrestricted full-text query fused by weighted RRF (RRF_K), the
+    # earlier design. Tuned on four labelled sets in docs/BENCHMARKS.md.
+    lexical: str = "candidates"
     vector_weight: float = 1.0
-    text_weight: float = 0.8
+    text_weight: float = 0.2
     rrf_k: int = 120
+    # IDF cut-off ("candidates"): query terms found in more than this share of chunks weigh nothing.
+    max_term_frequency: float = 1.0
     # What ``retrieve`` returns by default.
     top_k: int = 6
-    min_score: float = 0.3
+    # Floor below which nothing is returned; 0.32 is tuned for the local MiniLM embedders with
+    # LEXICAL "candidates" (another embedder needs its own sweep: ``bench/rag_sets.py``).
+    min_score: float = 0.32
     # Candidates fetched from each retriever before fusion.
     candidates: int = 40
     # HNSW search breadth (pgvector's hnsw.ef_search, 1..1000); raised to CANDIDATES if below.
@@ -75,6 +84,7 @@ class RetrievalSettings:
 
 
 _KEYS = {f.name.upper(): f.name for f in fields(RetrievalSettings)}
+LEXICAL_MODES = ("candidates", "full_text")
 
 
 def default_locale() -> str:
@@ -105,10 +115,14 @@ def _import_check(path: str) -> Callable[..., set[int]]:
         ) from err
 
 
-def retrieval_settings() -> RetrievalSettings:
+def retrieval_settings(*, overrides: dict[str, Any] | None = None) -> RetrievalSettings:
+    """The validated settings; ``overrides`` (upper-case keys, as in the setting) replace keys of
+    ``AI_CORE["RETRIEVAL"]`` for one caller (``rag_eval --setting``, benchmarks) and are checked the
+    same way, so an experiment cannot run on a value the system check would refuse."""
     raw = conf.setting_or_none("RETRIEVAL") or {}
     if not isinstance(raw, dict):
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] must be a dict.")
+    raw = {**raw, **(overrides or {})}
     unknown = sorted(set(raw) - set(_KEYS))
     if unknown:
         raise InvalidRetrievalSettingError(
@@ -125,6 +139,15 @@ def retrieval_settings() -> RetrievalSettings:
     if values.top_k < 1 or values.candidates < values.top_k:
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL'] needs TOP_K >= 1 and CANDIDATES >= TOP_K.")
     _check_vector_search(values)
+    if values.lexical not in LEXICAL_MODES:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['LEXICAL'] must be one of {', '.join(LEXICAL_MODES)}, not {values.lexical!r}."
+        )
+    share = values.max_term_frequency
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['MAX_TERM_FREQUENCY'] must be a share of chunks in (0, 1], not {share!r}."
+        )
     if not isinstance(values.locale_fallback, bool):
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['LOCALE_FALLBACK'] must be True or False.")
     if not isinstance(values.page_access_check, str):

@@ -11,6 +11,7 @@ with perfect evidence". Ordering stays RRF-like; ``min_score`` becomes a relevan
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -59,3 +60,80 @@ def weighted_rrf(
 def select(fused: Sequence[Fused], *, top_k: int, min_score: float) -> list[Fused]:
     """Keep the best ``top_k`` at or above ``min_score``; an empty list is a valid answer."""
     return [f for f in fused if f.score >= min_score][: max(0, top_k)]
+
+
+@dataclass(kw_only=True, frozen=True)
+class Candidate:
+    """A vector-search candidate with the query terms (stemmed lexemes) its text contains."""
+
+    id: int
+    similarity: float
+    terms: frozenset[str] = frozenset()
+
+
+def term_weights(
+    terms: Sequence[str],
+    *,
+    frequencies: Mapping[str, float],
+    rare_frequency: float | None = None,
+    max_frequency: float = 1.0,
+) -> dict[str, float]:
+    """Inverse document frequency per query term, from each term's share of chunks containing it.
+
+    A question's own words are not equally telling: "package" in a question to a packaging FAQ is
+    in half the chunks and says nothing, "apt-cacher" is in two and says nearly everything. Terms
+    in more than ``max_frequency`` of the chunks weigh nothing (an IDF cut-off) unless every term
+    is that common. A term missing from ``frequencies`` is rare: its share is ``rare_frequency``
+    (statistics list only common terms, down to some share), else the smallest share known, else
+    one chunk in a thousand.
+    """
+    known = [f for f in frequencies.values() if f > 0]
+    rare = rare_frequency if rare_frequency is not None else min(known) if known else 0.001
+    weights = {}
+    for term in dict.fromkeys(terms):
+        share = min(1.0, max(frequencies.get(term, rare), 1e-6))
+        weights[term] = math.log(1.0 + (1.0 - share + 1e-3) / (share + 1e-3))
+    kept = {t: w for t, w in weights.items() if frequencies.get(t, rare) <= max_frequency}
+    return kept or weights
+
+
+def lexical_rescore(
+    candidates: Sequence[Candidate],
+    *,
+    weights: Mapping[str, float],
+    vector_weight: float,
+    text_weight: float,
+) -> list[Fused]:
+    """Re-rank vector candidates by similarity plus the weighted share of query terms they contain.
+
+    Lexical evidence is computed for the vector search's own candidates only, rather than by a
+    second full-text search over the whole index: the unrestricted OR query brought in chunks
+    that share a common word with the question and nothing else, and on third-party FAQs the
+    fusion lost to the vector list alone (docs/BENCHMARKS.md). A rare query term in a candidate
+    that is already semantically close is strong evidence; the same term in an unrelated chunk
+    never gets a say. The score is the weighted mean of cosine similarity and term coverage, so
+    1.0 still means "identical meaning, every term present" and ``min_score`` stays a floor.
+    """
+    vector_weight, text_weight = max(0.0, vector_weight), max(0.0, text_weight)
+    total = vector_weight + text_weight
+    if total <= 0:
+        return []
+    weight_sum = sum(weights.values())
+    fused = []
+    for rank, candidate in enumerate(candidates, start=1):
+        similarity = min(1.0, max(0.0, candidate.similarity))
+        coverage = (
+            sum(w for term, w in weights.items() if term in candidate.terms) / weight_sum
+            if weight_sum
+            else 0.0
+        )
+        fused.append(
+            Fused(
+                id=candidate.id,
+                score=(vector_weight * similarity + text_weight * coverage) / total,
+                ranks={"vector": rank},
+                # No "text" evidence when no term matched, as when the full-text list missed it.
+                evidence={"vector": similarity} | ({"text": round(coverage, 4)} if coverage else {}),
+            )
+        )
+    return sorted(fused, key=lambda f: (-f.score, f.ranks["vector"], f.id))

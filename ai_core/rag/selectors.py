@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from ai_core import conf, providers
 
 from .conf import RetrievalSettings, page_access_check, retrieval_settings
-from .fusion import Ranked, select, weighted_rrf
+from .fusion import Candidate, Fused, Ranked, lexical_rescore, select, term_weights, weighted_rrf
 from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
 
 _TABLE = KnowledgeChunk._meta.db_table
@@ -146,6 +146,40 @@ def _text_candidates(
     return [Ranked(id=pk, evidence=matched / len(lexemes)) for pk, matched in cursor.fetchall()]
 
 
+def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[str, float], float | None]:
+    """The query's distinct lexemes, the share of chunks containing each one PostgreSQL's statistics
+    list, and the smallest share listed (terms not listed are rarer than that).
+
+    The shares come from the planner's own element statistics for the tsvector column (pg_stats,
+    kept up to date by autovacuum's ANALYZE): the most common lexemes with their frequencies, no
+    extra table to maintain, and one catalog read per question instead of counting rows.
+    """
+    cursor.execute(
+        "WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS term), "
+        "s AS (SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs "
+        "FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = 'search_vector') "
+        "SELECT q.term, (SELECT s.freqs[array_position(s.elems, q.term)] FROM s), "
+        "(SELECT s.freqs[array_length(s.elems, 1) + 1] FROM s) FROM q WHERE q.term <> ''",
+        [config, query, _TABLE],
+    )
+    rows = cursor.fetchall()
+    shares = {term: share for term, share, _ in rows if share is not None}
+    return [term for term, _, _ in rows], shares, rows[0][2] if rows else None
+
+
+def _candidate_terms(cursor, ids: list[int], terms: list[str]) -> dict[int, frozenset[str]]:
+    """Which of ``terms`` each candidate chunk contains (title, headings and text alike), read for
+    the candidates alone: no full-text search over the index."""
+    if not ids or not terms:
+        return {}
+    cursor.execute(
+        "SELECT c.id, array(SELECT unnest(%s::text[]) INTERSECT "  # noqa: S608
+        f"SELECT unnest(tsvector_to_array(c.search_vector))) FROM {_TABLE} c WHERE c.id = ANY(%s)",
+        [terms, ids],
+    )
+    return {pk: frozenset(found) for pk, found in cursor.fetchall()}
+
+
 def _check_embedder(embedder_id: str) -> None:
     if KnowledgeChunk.objects.filter(embedder_id=embedder_id).exists():
         return
@@ -188,6 +222,52 @@ def retrieval_candidates(
     if not vector_list:
         _check_embedder(embedder.embedder_id)
     return {"vector": vector_list, "text": text_list}
+
+
+def retrieval_scored(
+    query: str, *, site: Any, locale: Any, within_page: Any = None, limit: int, settings: RetrievalSettings
+) -> list[Fused]:
+    """Every candidate with its score, best first, before the floor and the access check.
+
+    ``LEXICAL = "candidates"`` (the default): one vector search, then each candidate is rescored
+    by the IDF-weighted share of the question's terms it contains (``fusion.lexical_rescore``).
+    ``"full_text"``: a second, unrestricted full-text query fused by weighted RRF (the earlier
+    design, slower and worse on third-party text; docs/BENCHMARKS.md).
+    """
+    if settings.lexical == "full_text":
+        lists = retrieval_candidates(
+            query, site=site, locale=locale, within_page=within_page, limit=limit, settings=settings
+        )
+        return weighted_rrf(
+            lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
+        )
+    embedder = providers.embedder()
+    vector = embedder.embed([query]).vectors[0]
+    scope = _scope_sql(site=site, locale=locale, within_page=within_page)
+    with transaction.atomic(), connection.cursor() as cursor:
+        terms, shares, rare_share = _query_terms(cursor, query, config=settings.text_search_config)
+        vector_list = _vector_candidates(
+            cursor,
+            vector,
+            embedder_id=embedder.embedder_id,
+            scope=scope,
+            limit=limit,
+            ef_search=settings.ef_search,
+            iterative_scan=settings.iterative_scan,
+            max_scan_tuples=settings.max_scan_tuples,
+        )
+        found = _candidate_terms(cursor, [r.id for r in vector_list], terms)
+    if not vector_list:
+        _check_embedder(embedder.embedder_id)
+    weights = term_weights(
+        terms, frequencies=shares, rare_frequency=rare_share, max_frequency=settings.max_term_frequency
+    )
+    candidates = [
+        Candidate(id=r.id, similarity=r.evidence, terms=found.get(r.id, frozenset())) for r in vector_list
+    ]
+    return lexical_rescore(
+        candidates, weights=weights, vector_weight=settings.vector_weight, text_weight=settings.text_weight
+    )
 
 
 def retrieve(
@@ -233,16 +313,13 @@ def _retrieve_in(
 ) -> list[RetrievedChunk]:
     top_k = settings.top_k if top_k is None else top_k
     min_score = settings.min_score if min_score is None else min_score
-    lists = retrieval_candidates(
+    fused = retrieval_scored(
         query,
         site=site,
         locale=locale,
         within_page=within_page,
         limit=max(settings.candidates, top_k),
         settings=settings,
-    )
-    fused = weighted_rrf(
-        lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
     )
     # Every candidate that clears the floor, not only the top k: a dropped chunk's place goes to
     # the next allowed one instead of leaving the answer short.

@@ -209,15 +209,21 @@ AI_CORE.update(
 )
 
 # --- Retrieval (RAG): chunking, hybrid search and the context builders that use it.
-# Values tuned on tests/data/rag_eval.json; the measurements are in docs/BENCHMARKS.md.
+# Values tuned on our demo set and two third-party FAQ sets (tests/data/README.md); the
+# measurements are in docs/BENCHMARKS.md ("Retrieval quality and tuning").
 AI_CORE.update(
     {
         "RETRIEVAL": {
+            # "candidates": lexical evidence over the vector candidates; "full_text": the older
+            # second full-text query fused by RRF (then TEXT_WEIGHT 0.8, RRF_K 120, MIN_SCORE 0.3).
+            "LEXICAL": env("AI_RETRIEVAL_LEXICAL", default="candidates"),
             "VECTOR_WEIGHT": env.float("AI_RETRIEVAL_VECTOR_WEIGHT", default=1.0),
-            "TEXT_WEIGHT": env.float("AI_RETRIEVAL_TEXT_WEIGHT", default=0.8),
+            "TEXT_WEIGHT": env.float("AI_RETRIEVAL_TEXT_WEIGHT", default=0.2),
             "RRF_K": env.int("AI_RETRIEVAL_RRF_K", default=120),
+            "MAX_TERM_FREQUENCY": env.float("AI_RETRIEVAL_MAX_TERM_FREQUENCY", default=1.0),
             "TOP_K": env.int("AI_RETRIEVAL_TOP_K", default=6),
-            "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.3),
+            # Tuned for the local MiniLM embedders; another embedder needs its own sweep.
+            "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.32),
             "CANDIDATES": env.int("AI_RETRIEVAL_CANDIDATES", default=40),
             "EF_SEARCH": env.int("AI_RETRIEVAL_EF_SEARCH", default=100),
             # pgvector iterative index scans: a site/locale-filtered search still fills its list.

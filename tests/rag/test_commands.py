@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -129,25 +130,56 @@ def test_import_pages_unknown_parent(fake_embedder, section, tmp_path):
         run("import_pages", str(tmp_path), "--parent", "nope")
 
 
-def test_rag_eval_prints_hit_rates_mrr_and_misses(indexed, tmp_path):
-    labelled = tmp_path / "eval.json"
-    labelled.write_text(
-        json.dumps(
-            {
-                "queries": [
-                    {"query": "annual plans refunded", "relevant": ["refunds"]},
-                    {"query": "monthly plans refunded", "relevant": ["elsewhere"]},
-                    {"query": "sourdough hydration", "relevant": []},
-                ]
-            }
-        )
+def _labelled(path, queries):
+    path.write_text(json.dumps({"queries": queries}))
+    return str(path)
+
+
+def test_rag_eval_prints_a_row_per_set_and_their_mean(indexed, tmp_path):
+    first = _labelled(
+        tmp_path / "first.json",
+        [
+            {"query": "annual plans refunded", "relevant": ["refunds"]},
+            {"query": "monthly plans refunded", "relevant": ["elsewhere"]},
+            {"query": "sourdough hydration", "relevant": []},
+        ],
     )
-    output = run("rag_eval", str(labelled))
-    assert "hit@1      0.500" in output and "mrr@10     0.500" in output
+    second = _labelled(
+        tmp_path / "second.json", [{"query": "monthly plans refunded", "relevant": ["refunds"]}]
+    )
+    output = run("rag_eval", first, second)
+    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.strip()}
+    # queries, hit@1, hit@5, hit@10, mrr@10, negatives
+    assert rows["first.json"] == ["2", "0.500", "0.500", "0.500", "0.500", "1/1"]
+    assert rows["second.json"] == ["1", "1.000", "1.000", "1.000", "1.000", "-"]
+    assert rows["mean"][3:] == ["0.750", "0.750", "0.750", "0.750", "1/1"]  # after "of 2 set(s)"
     assert "'monthly plans refunded' wanted ['elsewhere']" in output
-    assert "negatives: 1/1 returned nothing" in output
-    metrics = json.loads(run("rag_eval", str(labelled), "--json"))
-    assert metrics["hit@10"] == 0.5 and metrics["queries"] == 2
+    report = json.loads(run("rag_eval", first, second, "--json"))
+    assert [Path(s["file"]).name for s in report["sets"]] == ["first.json", "second.json"]
+    assert report["sets"][0]["hit@10"] == 0.5 and report["sets"][0]["queries"] == 2
+    assert report["sets"][1]["mrr@10"] == 1.0 and report["mean"]["mrr@10"] == 0.75
+
+
+def test_rag_eval_setting_overrides_are_validated_like_the_setting(indexed, tmp_path):
+    labelled = _labelled(tmp_path / "eval.json", [{"query": "annual plans", "relevant": ["refunds"]}])
+    report = json.loads(run("rag_eval", labelled, "--json", "--setting", "MIN_SCORE=0.9"))
+    assert report["settings"]["MIN_SCORE"] == 0.9
+    with pytest.raises(CommandError, match="MIN_SCORE"):
+        run("rag_eval", labelled, "--setting", "MIN_SCORE=7")
+    with pytest.raises(CommandError, match="unknown key"):
+        run("rag_eval", labelled, "--setting", "NO_SUCH_KEY=1")
+    with pytest.raises(CommandError, match="KEY=VALUE"):
+        run("rag_eval", labelled, "--setting", "MIN_SCORE")
+
+
+def test_rag_eval_names_the_bad_file_before_evaluating_any(indexed, tmp_path):
+    good = _labelled(tmp_path / "good.json", [{"query": "annual plans", "relevant": ["refunds"]}])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"queries": [{"query": "no labels"}]}')
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"bad\.json: query #1 needs"):
+        call_command("rag_eval", good, str(bad), stdout=out, stderr=StringIO())
+    assert out.getvalue() == ""
 
 
 @pytest.mark.parametrize("content", ["[]", '{"queries": []}', '{"queries": [{"query": ""}]}', "nope"])

@@ -1,6 +1,6 @@
 """Weighted RRF with evidence: ordering, absolute scores, the minimum-score floor."""
 
-from ai_core.rag.fusion import Ranked, select, weighted_rrf
+from ai_core.rag.fusion import Candidate, Ranked, lexical_rescore, select, term_weights, weighted_rrf
 
 
 def test_a_chunk_first_in_both_lists_with_full_evidence_scores_one():
@@ -49,3 +49,56 @@ def test_select_keeps_top_k_above_the_floor_in_order():
 
 def test_no_weight_means_no_results():
     assert weighted_rrf({"vector": [Ranked(id=1, evidence=1)]}, weights={"vector": 0.0}) == []
+
+
+def test_a_rare_query_term_outweighs_a_common_one_in_lexical_rescoring():
+    """Two candidates equally close in meaning: the one with the rare term wins, whatever the
+    vector order, and a term in most chunks moves nothing."""
+    weights = term_weights(["packag", "apt-cach"], frequencies={"packag": 0.5, "apt-cach": 0.002})
+    assert weights["apt-cach"] > 3 * weights["packag"]
+    fused = lexical_rescore(
+        [
+            Candidate(id=1, similarity=0.61, terms=frozenset({"packag"})),
+            Candidate(id=2, similarity=0.60, terms=frozenset({"apt-cach"})),
+        ],
+        weights=weights,
+        vector_weight=1.0,
+        text_weight=0.3,
+    )
+    assert [f.id for f in fused] == [2, 1]
+    assert fused[0].ranks == {"vector": 2} and fused[0].evidence["vector"] == 0.6
+
+
+def test_lexical_rescore_scores_are_a_weighted_mean_in_zero_to_one():
+    weights = {"refund": 1.0, "annual": 1.0}
+    perfect, half, none = lexical_rescore(
+        [
+            Candidate(id=1, similarity=1.0, terms=frozenset(weights)),
+            Candidate(id=2, similarity=0.5, terms=frozenset({"refund"})),
+            Candidate(id=3, similarity=-0.2, terms=frozenset()),
+        ],
+        weights=weights,
+        vector_weight=1.0,
+        text_weight=1.0,
+    )
+    assert abs(perfect.score - 1.0) < 1e-9 and abs(half.score - 0.5) < 1e-9
+    assert none.score == 0.0 and none.evidence == {"vector": 0.0}  # no term matched: no text evidence
+    text_only = lexical_rescore(
+        [Candidate(id=3, similarity=0.9, terms=frozenset())], weights=weights, vector_weight=0, text_weight=1
+    )
+    assert text_only[0].score == 0.0
+    assert (
+        lexical_rescore([Candidate(id=1, similarity=1.0)], weights={}, vector_weight=0, text_weight=0) == []
+    )
+
+
+def test_the_idf_cut_off_drops_terms_that_are_everywhere_unless_all_are():
+    shares = {"debian": 0.6, "packag": 0.3}
+    assert set(term_weights(["debian", "packag", "dselect"], frequencies=shares, max_frequency=0.5)) == {
+        "packag",
+        "dselect",
+    }
+    assert set(term_weights(["debian"], frequencies=shares, max_frequency=0.5)) == {"debian"}
+    # a term statistics do not list is rarer than every listed one
+    unlisted = term_weights(["dselect", "packag"], frequencies=shares, rare_frequency=0.01)
+    assert unlisted["dselect"] > unlisted["packag"]

@@ -1,0 +1,73 @@
+"""Lexical evidence over the vector candidates (LEXICAL = "candidates"), weighted by term rarity."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ai_core.rag.conf import retrieval_settings
+from ai_core.rag.selectors import _query_terms, retrieve
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def widgets(fake_embedder, section, publish):
+    pages = [
+        publish(
+            section,
+            title=f"Part {n}",
+            slug=f"part-{n}",
+            intro="",
+            items=[("p", f"Widget care: widgets need oiling every {n} months.")],
+        )
+        for n in range(1, 7)
+    ]
+    pages.append(
+        publish(section, title="Seals", slug="seals", intro="", items=[("p", "A gasket is replaced yearly.")])
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE rag_knowledgechunk")
+    return pages
+
+
+def test_term_shares_come_from_the_planner_statistics(widgets):
+    with connection.cursor() as cursor:
+        terms, shares, rare_share = _query_terms(cursor, "widget gasket sourdough", config="english")
+    assert sorted(terms) == ["gasket", "sourdough", "widget"]
+    assert shares["widget"] == pytest.approx(6 / 7, abs=0.01)
+    assert "sourdough" not in shares  # in no chunk: not in the statistics
+    assert rare_share is not None and rare_share <= shares.get("gasket", 1 / 7)
+
+
+def test_a_term_commoner_than_the_cut_off_earns_no_coverage(widgets):
+    settings = retrieval_settings(overrides={"MAX_TERM_FREQUENCY": 0.5})
+    results = retrieve("widget gasket", site=None, locale="en", min_score=0, settings=settings)
+    by_slug = {r.title: r for r in results}
+    assert by_slug["Seals"].text_coverage == 1.0  # "widget" is in 6 of 7 chunks: dropped
+    assert by_slug["Part 1"].text_coverage is None
+    uncut = retrieve("widget gasket", site=None, locale="en", min_score=0)
+    seals = next(r for r in uncut if r.title == "Seals")
+    assert 0.5 < seals.text_coverage < 1.0  # both terms count, the rare one for more than half
+
+
+def test_candidates_mode_runs_no_full_text_search_over_the_index(widgets):
+    with CaptureQueriesContext(connection) as queries:
+        assert retrieve("gasket", site=None, locale="en")
+    assert not [q["sql"] for q in queries if "@@" in q["sql"]]
+    full_text = retrieval_settings(overrides={"LEXICAL": "full_text", "TEXT_WEIGHT": 0.8})
+    with CaptureQueriesContext(connection) as queries:
+        assert retrieve("gasket", site=None, locale="en", settings=full_text)[0].title == "Seals"
+    assert [q["sql"] for q in queries if "@@" in q["sql"]]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("LEXICAL", "bm25"), ("MAX_TERM_FREQUENCY", 0), ("MAX_TERM_FREQUENCY", 1.5)]
+)
+def test_bad_lexical_settings_fail_the_system_check(settings, key, value):
+    from ai_core.rag.checks import retrieval_settings_check
+
+    settings.AI_CORE = {**settings.AI_CORE, "RETRIEVAL": {key: value}}
+    errors = retrieval_settings_check()
+    assert errors and key in errors[0].msg
