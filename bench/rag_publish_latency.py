@@ -7,7 +7,12 @@ paragraph changed. Needs a migrated database; pages are created under a "rag-ben
 deleted afterwards. Run from the repository root:
 
     DATABASE_URL=postgres://lectern:lectern@127.0.0.1:5432/lectern_bench \\
-      .venv/bin/python bench/rag_publish_latency.py [--runs 10]
+      .venv/bin/python bench/rag_publish_latency.py [--runs 10] [--split-workers]
+
+With one worker for every queue, a page's index task waits behind the summary the previous
+publish asked for (a generation, seconds on the local provider); ``--split-workers`` runs the
+indexing and removals queues on a worker of their own, as a deployment does with
+``LECTERN_WORKER_WORKLOADS``. ``AI_EMBEDDER=local-onnx`` measures the int8 ONNX embedder.
 """
 
 from __future__ import annotations
@@ -37,19 +42,23 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from rag_synthetic import bench_section, long_body, paragraph, remove_bench_pages  # noqa: E402
 
+from ai_core import providers  # noqa: E402
 from ai_core.rag.models import KnowledgeChunk  # noqa: E402
 from content.models import ArticlePage  # noqa: E402
 
 
-def start_worker(log_path: Path) -> subprocess.Popen:
+def start_worker(
+    log_path: Path, *, workloads: tuple[str, ...] | None = None, name: str = ""
+) -> subprocess.Popen:
     from site_config.celery_routes import worker_queues
 
-    queue = ",".join(worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE))  # every workload's queue
+    # Every workload's queue, or only those of ``workloads`` (a worker per workload, as deployed).
+    queue = ",".join(worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE, workloads=workloads))
     env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "site_config", "worker", "--loglevel=WARNING",
-             "--concurrency=1", "--pool=prefork", "-Q", queue, "--hostname", f"ragbench-{os.getpid()}@localhost",
+             "--concurrency=1", "--pool=prefork", "-Q", queue, "--hostname", f"ragbench{name}-{os.getpid()}@localhost",
              "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -57,7 +66,7 @@ def start_worker(log_path: Path) -> subprocess.Popen:
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if app.control.ping(destination=[f"ragbench-{os.getpid()}@localhost"], timeout=0.5):
+        if app.control.ping(destination=[f"ragbench{name}-{os.getpid()}@localhost"], timeout=0.5):
             return proc
     os.killpg(proc.pid, signal.SIGTERM)
     raise SystemExit(f"worker did not start:\n{log_path.read_text()}")
@@ -81,10 +90,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1, help="Untimed runs first (worker loads the model).")
+    parser.add_argument(
+        "--split-workers",
+        action="store_true",
+        help="One worker for indexing and removals, another for everything else (summaries), as "
+        "deployed with LECTERN_WORKER_WORKLOADS; default: one worker for every queue.",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     section = bench_section()
-    worker = start_worker(Path(tempfile.mkdtemp(prefix="ragbench-")) / "worker.log")
+    logs = Path(tempfile.mkdtemp(prefix="ragbench-"))
+    if args.split_workers:
+        others = tuple(w for w in settings.LECTERN_WORKLOADS if w not in ("indexing", "removals"))
+        workers = [
+            start_worker(logs / "worker-indexing.log", workloads=("indexing", "removals"), name="-indexing"),
+            start_worker(logs / "worker-others.log", workloads=others, name="-others"),
+        ]
+    else:
+        workers = [start_worker(logs / "worker.log")]
     publish_s, new_page_s, edit_s, words = [], [], [], 0
     try:
         for run in range(-args.warmup, args.runs):
@@ -119,10 +142,14 @@ def main() -> None:
     finally:
         remove_bench_pages(section.pk)  # while the worker runs, so it also clears their chunks
         time.sleep(2)
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGQUIT)  # cold: a summary still generating is not waited for
+        for worker in workers:
+            worker.wait(timeout=30)
+    layout = "2 workers (indexing; the rest)" if args.split_workers else "1 worker"
     print(
-        f"\nPublish → searchable, {words}-word page, local MiniLM, 1 worker (concurrency 1), {args.runs} runs"
+        f"\nPublish → searchable, {words}-word page, embedder {providers.embedder().embedder_id}, "
+        f"{layout}, concurrency 1, {args.runs} runs; 1-min load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'measure':<38} {'p50 s':>7} {'p95 s':>7}")
     for name, values in (
