@@ -86,7 +86,10 @@ def start_celery_worker(
     # A worker given its own broker (tests/faults) is cleaned up and pinged through that broker.
     broker_url = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or settings.CELERY_BROKER_URL
     if clear_queues:
-        redis.Redis.from_url(broker_url).delete(*queues)  # no leftovers from an aborted run
+        # No leftovers from an aborted run: messages, and kombu's routing tables for these queues
+        # (the worker declares its bindings again as it starts).
+        bindings = [f"_kombu.{kind}.{q}" for q in queues for kind in ("binding", "binding_permanent")]
+        redis.Redis.from_url(broker_url).delete(*queues, *bindings)
     # Control messages go out through the app's own producer pool, so another broker needs another app.
     pinger = app if broker_url == settings.CELERY_BROKER_URL else Celery("lectern-ping", broker=broker_url)
     with open(log_path, "w") as log:

@@ -15,6 +15,7 @@ from celery import shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from ai_core import conf
 from ai_core.logcontext import log_context
@@ -88,6 +89,14 @@ def _process_ai_request(self, request_id: str) -> None:
         logger.warning("ai_request %s no longer exists; dropping its task", request_id)
     except SoftTimeLimitExceeded:
         ai_request_fail(request_id=request_id, code="timeout", detail="soft time limit exceeded")
+    except (OperationalError, InterfaceError) as err:
+        # PostgreSQL dropped out (a restart, a failover): the row cannot even be marked failed
+        # now, and a later attempt most likely finds the database back. Without this the request
+        # stayed pending or processing until the recovery sweep's next pass.
+        if final_attempt:
+            raise
+        countdown = get_exponential_backoff_interval(factor=2, retries=self.request.retries, maximum=30)
+        raise self.retry(countdown=countdown) from err
     except (redis.ConnectionError, redis.TimeoutError) as err:
         # Redis (budgets, breakers, the answer stream) restarted under us: a later attempt will
         # most likely find it back, so only the final attempt fails the visitor's request.

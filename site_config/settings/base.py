@@ -220,9 +220,13 @@ def celery_queues(default_queue: str) -> list:
     """The queues a worker consumes when started without ``-Q``, and that /metrics reports the
     depth of. Named as ``site_config.celery_routes.workload_queue`` names them (a test holds the
     two together); this file cannot import that module, whose package loads the Celery app."""
-    from kombu import Queue
+    from kombu import Exchange, Queue
 
-    return [Queue(name) for name in (default_queue, *(f"{default_queue}.{w}" for w in LECTERN_WORKLOADS))]
+    # Each on its own direct exchange and routing key, as Celery creates a queue it was not told
+    # about: a bare Queue(name) would get the default exchange and routing key, which binds every
+    # one of these queues to the default queue's key, so each message would land in all of them.
+    names = (default_queue, *(f"{default_queue}.{w}" for w in LECTERN_WORKLOADS))
+    return [Queue(name, Exchange(name), routing_key=name) for name in names]
 
 
 CELERY_TASK_QUEUES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)

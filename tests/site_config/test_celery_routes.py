@@ -35,6 +35,9 @@ def test_every_task_of_the_project_has_a_workload_and_every_route_names_a_task()
 
 def test_the_declared_queues_are_the_ones_the_router_sends_to():
     assert [q.name for q in settings.CELERY_TASK_QUEUES] == worker_queues()
+    # Each queue bound under its own key: a message for one workload lands in that queue only.
+    for queue in app.amqp.queues.values():
+        assert (queue.exchange.name, queue.routing_key) == (queue.name, queue.name)
     base = settings.CELERY_TASK_DEFAULT_QUEUE
     assert base.startswith("lectern-test")  # a test run never shares a queue with a dev worker
     assert task_queue("ai_core.process_request") == f"{base}.visitor"
