@@ -225,13 +225,17 @@ def main() -> None:
           f"{'numpy/cpu-s':>11} {'onnx/cpu-s':>10} {'cpu ratio':>9} {'goal':>6}")  # fmt: skip
     for label, _key, batch_size in ROWS:
         for threads in args.threads:
-            if results[("numpy", threads)] is None or results[("onnx", threads)] is None:
-                print(f"{label:<10} {batch_size:>5} {threads:>7} (a cell overran --cell-timeout)")
+            if results[("onnx", threads)] is None:
+                print(f"{label:<10} {batch_size:>5} {threads:>7} (the onnx cell overran --cell-timeout)")
                 continue
-            numpy_s, numpy_cpu_s, _ = results[("numpy", threads)]["rows"][f"{label}/{batch_size}"]
             onnx_s, onnx_cpu_s, _ = results[("onnx", threads)]["rows"][f"{label}/{batch_size}"]
             goal = GOALS.get((label, batch_size)) if threads == 2 else None
             verdict = "" if goal is None else ("met" if onnx_s >= goal else "MISSED")
+            if results[("numpy", threads)] is None:  # onnx alone still says whether it meets the goal
+                print(f"{label:<10} {batch_size:>5} {threads:>7} {'-':>8} {onnx_s:>8.1f} {'-':>6} "
+                      f"{'-':>11} {onnx_cpu_s:>10.1f} {'-':>9} {verdict:>6}  (numpy overran)")  # fmt: skip
+                continue
+            numpy_s, numpy_cpu_s, _ = results[("numpy", threads)]["rows"][f"{label}/{batch_size}"]
             print(f"{label:<10} {batch_size:>5} {threads:>7} {numpy_s:>8.1f} {onnx_s:>8.1f} {onnx_s / numpy_s:>5.2f}x "
                   f"{numpy_cpu_s:>11.1f} {onnx_cpu_s:>10.1f} {onnx_cpu_s / numpy_cpu_s:>8.2f}x {verdict:>6}")  # fmt: skip
     print("(items per wall second and per CPU second of all threads; ratio = onnx / numpy;")
