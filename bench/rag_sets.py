@@ -67,7 +67,7 @@ def load(args) -> None:
             call_command("import_pages", str(path), parent=name, stdout=open(os.devnull, "w"))  # noqa: SIM115
     finally:
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(_QUEUE)
-    call_command("reindex", all_pages=True)
+    call_command("reindex", all_pages=True, in_process=True)  # no worker runs here
 
 
 def _labelled(path: Path) -> list[dict]:
