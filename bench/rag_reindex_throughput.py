@@ -70,13 +70,17 @@ def timed_pass(ids: list[int]) -> tuple[float, int, int]:
 
 def timed_batched_pass(ids: list[int]) -> tuple[float, int, int, int, int]:
     """``pages_index_sync`` over ``ids``: seconds, chunks embedded, reused, embedding calls, row writes."""
-    calls_before = LLMUsageLog.objects.filter(operation=LLMUsageLog.Operation.EMBEDDING).count()
+    # Only these pages' usage rows: another process sharing the database may be embedding too.
+    usage = LLMUsageLog.objects.filter(
+        operation=LLMUsageLog.Operation.EMBEDDING, subject_type="page", subject_id__in=[str(i) for i in ids]
+    )
+    calls_before = usage.count()
     with CaptureQueriesContext(connection) as queries:
         started = time.monotonic()
         totals = pages_index_sync(page_ids=ids)
         seconds = time.monotonic() - started
     writes = sum(1 for q in queries if q["sql"].lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"))
-    calls = LLMUsageLog.objects.filter(operation=LLMUsageLog.Operation.EMBEDDING).count() - calls_before
+    calls = usage.count() - calls_before
     if totals.failed:
         first = next(iter(totals.failed.items()))
         raise SystemExit(f"{len(totals.failed)} page(s) failed to index, e.g. page {first[0]}: {first[1]}")
@@ -108,6 +112,17 @@ def unchanged_embedder(dotted: str) -> Iterator[str]:
     finally:
         settings.AI_CORE = saved
         providers.reset_providers()
+
+
+def print_table(args, rows, batched) -> None:
+    chunks = rows[0][2]
+    print(f"\nRe-index throughput, {args.pages} pages (~500 words, {chunks / args.pages:.1f} chunks each), "
+          f"embedder {providers.embedder().embedder_id}")  # fmt: skip
+    print(f"{'pass':<40} {'pages':>6} {'pages/s':>8} {'chunks embedded':>16} {'reused':>7} {'embed calls':>12} {'row writes':>11}")  # fmt: skip
+    for name, seconds, embedded, reused in rows:
+        print(f"{name:<40} {args.pages:>6} {args.pages / seconds:>8.1f} {embedded:>16} {reused:>7} {'':>12} {'':>11}")  # fmt: skip
+    for name, pages, seconds, embedded, reused, calls, writes in batched:
+        print(f"{name:<40} {pages:>6} {pages / seconds:>8.1f} {embedded:>16} {reused:>7} {calls:>12} {writes:>11}")  # fmt: skip
 
 
 def main() -> None:
@@ -147,18 +162,11 @@ def main() -> None:
                 print(f"  first index: {args.unchanged / first[0]:.1f} pages/s, {first[1]} chunks embedded")
                 name = f"nothing changed, {args.unchanged} more pages"
                 batched.append((name, args.unchanged, *timed_batched_pass(more)))
+        print_table(args, rows, batched)  # before the clean-up, which takes minutes for many pages
     finally:
         KnowledgeChunk.objects.filter(page_id__in=ids).delete()
         PageIndexState.objects.filter(page_id__in=ids).delete()
         remove_bench_pages(section.pk)
-    chunks = rows[0][2]
-    print(f"\nRe-index throughput, {args.pages} pages (~500 words, {chunks / args.pages:.1f} chunks each), "
-          f"embedder {providers.embedder().embedder_id}")  # fmt: skip
-    print(f"{'pass':<40} {'pages':>6} {'pages/s':>8} {'chunks embedded':>16} {'reused':>7} {'embed calls':>12} {'row writes':>11}")  # fmt: skip
-    for name, seconds, embedded, reused in rows:
-        print(f"{name:<40} {args.pages:>6} {args.pages / seconds:>8.1f} {embedded:>16} {reused:>7} {'':>12} {'':>11}")  # fmt: skip
-    for name, pages, seconds, embedded, reused, calls, writes in batched:
-        print(f"{name:<40} {pages:>6} {pages / seconds:>8.1f} {embedded:>16} {reused:>7} {calls:>12} {writes:>11}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -259,6 +259,10 @@ def page_index_fingerprints(*, page_ids: Iterable[int], embedder=None) -> dict[i
             "pk", "root_page__path", "is_default_site", "hostname", "port"
         )
     ]
+    # Read once for the batch rather than once per page (a cache round trip each): Wagtail keeps
+    # the site root paths a URL is built from on the page object under this name. Same data, so
+    # the same URLs; if a Wagtail release renames it, each page fetches its own again.
+    root_paths = Site.get_site_root_paths()
     fingerprints: dict[int, str | None] = {}
     for page_id in ids:
         page = pages.get(page_id)
@@ -270,6 +274,7 @@ def page_index_fingerprints(*, page_ids: Iterable[int], embedder=None) -> dict[i
         if any(link is None or link[0] for link in chain):
             fingerprints[page_id] = None  # an alias above (or a path that moved under us)
             continue
+        page._wagtail_cached_site_root_paths = root_paths
         site_id = _site_for_path(page.path, sites)
         if not page.live:
             parts: list[object] = ["unpublished"]
