@@ -228,8 +228,8 @@ def sizes_of(raw: psycopg.Connection) -> dict[str, int]:
     names = [name for name, _, _ in KINDS.values()]
     row = raw.execute(
         "SELECT pg_relation_size(c.oid), pg_relation_size(c.reltoastrelid), "
-        "pg_relation_size('rag_chunk_search_gin'), pg_relation_size(%s::regclass), "
-        "pg_relation_size(%s::regclass), pg_total_relation_size(c.oid) "
+        "pg_relation_size('rag_chunk_search_gin'), pg_relation_size(to_regclass(%s)), "
+        "pg_relation_size(to_regclass(%s)), pg_total_relation_size(c.oid) "
         "FROM pg_class c WHERE c.relname = 'rag_knowledgechunk'",
         names,
     ).fetchone()

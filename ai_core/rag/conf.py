@@ -43,7 +43,7 @@ class RetrievalSettings:
     # Candidates fetched from each retriever before fusion.
     candidates: int = 40
     # HNSW search breadth (pgvector's hnsw.ef_search, 1..1000); raised to CANDIDATES if below.
-    ef_search: int = 100
+    ef_search: int = 200
     # pgvector >= 0.8 iterative index scans, set per query (SET LOCAL): with a site/locale filter
     # that keeps few rows, the scan walks on until CANDIDATES rows pass it, up to MAX_SCAN_TUPLES
     # visited. "relaxed_order" (the query re-sorts), "strict_order", or "off" (a filtered search

@@ -16,13 +16,13 @@ from django.db.models import Q
 from pgvector.django import VectorField
 
 # Vector sizes with their own HNSW index (all-MiniLM-L6-v2, text-embedding-3-small), created by
-# RunSQL in migration 0001 as partial expression indexes: ``(embedding::vector(N))
-# vector_cosine_ops WHERE dimensions = N``. Another size still works, by exact scan, until a
-# migration adds its index.
+# RunSQL as partial expression indexes: ``(embedding::halfvec(N)) halfvec_cosine_ops WHERE
+# dimensions = N`` (migration 0003; 0001 made them over ``vector(N)``). Another size still works,
+# by exact scan, until a migration adds its index.
 INDEXED_DIMENSIONS = (384, 1536)
-# What those indexes store: "vector" (float32). "halfvec" (float16) halves them at the same
-# recall (docs/BENCHMARKS.md); the switch comes with its migration.
-HNSW_INDEX_TYPE = "vector"
+# The indexes hold float16 copies: half the size of float32 ones at the same recall
+# (docs/BENCHMARKS.md). The column keeps float32, and queries score at full precision.
+HNSW_INDEX_TYPE = "halfvec"
 TS_CONFIG = "english"
 
 
