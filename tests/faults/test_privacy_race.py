@@ -50,6 +50,12 @@ def test_privacy_race(fault_stack, fake_provider, fault_counts, settings, redis_
         AI_EMBEDDER="openai",  # embeddings through the fake server, where a call can be slowed down
         AI_FALLBACK_TO_LOCAL="false",
         AI_REVIEW_WEAK_GROUNDING="false",  # the fake model echoes; held answers are not the point here
+        # The fake server's embeddings are random vectors: their similarity means nothing, and no
+        # page would clear the floor. Retrieval here finds pages by their words (the full-text mode),
+        # so which pages a question can reach depends only on what the index holds.
+        AI_RETRIEVAL_LEXICAL="full_text",
+        AI_RETRIEVAL_TEXT_WEIGHT="0.8",
+        AI_RETRIEVAL_MIN_SCORE="0.3",
     )
     root = ensure_wagtail_initial_data()
     home = HomePageFactory(parent=root, slug="home-race")
