@@ -30,7 +30,7 @@ from wagtail.models import Page
 
 from ai_core.rag.models import PageIndexState
 
-from .indexing import page_index_sync
+from .indexing import page_index_sync, pages_needing_index
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class BatchReport:
 
     pages: int = 0
     skipped: int = 0
+    unchanged: int = 0  # exactly as the last run left them: not chunked, not written
     chunks: int = 0
     embedded: int = 0
     reused: int = 0
@@ -52,7 +53,7 @@ class BatchReport:
     failed: dict[str, str] = field(default_factory=dict)  # page id (str: JSON keys) -> error
 
     def add(self, other: BatchReport) -> None:
-        for name in ("pages", "skipped", *TOTALS):
+        for name in ("pages", "skipped", "unchanged", *TOTALS):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed.update(other.failed)
 
@@ -95,12 +96,17 @@ def pages_indexed_since(*, page_ids: Iterable[int], since: datetime, embedder_id
 
 
 def pages_index_batch(
-    *, page_ids: Sequence[int], skip_indexed_since: datetime | None = None, embedder_id: str = ""
+    *,
+    page_ids: Sequence[int],
+    skip_indexed_since: datetime | None = None,
+    embedder_id: str = "",
+    force: bool = False,
 ) -> BatchReport:
     """Index each page of a batch; one broken page is reported, never stops the others.
 
     ``skip_indexed_since``: a redelivered batch (its worker was killed) or a resumed run passes
-    the run's start, and the pages finished since are not done twice.
+    the run's start, and the pages finished since are not done twice. Pages whose index entry
+    would not change are left alone, checked for the whole batch at once, unless ``force``.
     """
     report = BatchReport()
     todo = list(page_ids)
@@ -108,6 +114,9 @@ def pages_index_batch(
         done = pages_indexed_since(page_ids=todo, since=skip_indexed_since, embedder_id=embedder_id)
         report.skipped = len(done)
         todo = [page_id for page_id in todo if page_id not in done]
+    needing = pages_needing_index(page_ids=todo, force=force)
+    report.unchanged = len(todo) - len(needing)
+    todo = needing
     for position, page_id in enumerate(todo):
         try:
             outcome = page_index_sync(page_id=page_id)

@@ -69,7 +69,7 @@ def unindex_page(self, page_id: int) -> None:
     time_limit=540,
 )
 def index_pages(
-    self, page_ids: list[int], run_id: str, batch: int, started_at: str, embedder_id: str
+    self, page_ids: list[int], run_id: str, batch: int, started_at: str, embedder_id: str, force: bool = False
 ) -> None:
     """One batch of a fanned-out ``reindex``; its report goes to the cache for the command.
 
@@ -83,6 +83,7 @@ def index_pages(
         page_ids=[int(p) for p in page_ids],
         skip_indexed_since=datetime.fromisoformat(started_at),
         embedder_id=embedder_id,
+        force=force,
     )
     batch_report_store(run_id=run_id, batch=batch, report=report)
 

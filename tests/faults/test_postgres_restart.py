@@ -108,9 +108,10 @@ def test_a_postgres_crash_mid_indexing_leaves_a_consistent_index_after_retries(
     # Duplicates: a (page, content) pair stored twice (the seeded pages repeat no text).
     fault_counts.duplicated = sum(len(rows) - len({h for _, h in rows}) for rows in chunks.values())
 
-    # A fresh re-index of every page must find nothing to embed and nothing to remove.
+    # A fresh re-index of every page, chunked again (--force: not skipped as unchanged), must find
+    # nothing to embed and nothing to remove.
     output = run_manage(
-        ["reindex", "--all"],
+        ["reindex", "--all", "--force"],
         env={**env, "LECTERN_TEST_ID": stack.test_id, "CELERY_TASK_ALWAYS_EAGER": "false"},
     ).stdout
     counts = re.search(r"(\d+) chunks, (\d+) embedded, (\d+) reused, (\d+) removed", output)

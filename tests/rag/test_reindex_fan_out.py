@@ -43,7 +43,18 @@ def test_the_batches_add_up_to_the_same_summary_as_in_process(pages):
     assert "Re-indexed 7 page(s)" in output and "0 embedded, 7 reused, 0 removed" in output
     assert "7/7 pages" in output
     assert PageIndexState.objects.filter(status="indexed").count() == 7
-    assert "Re-indexed 7 page(s)" in run("--all", "--in-process")
+    assert "Re-indexed 7 page(s)" in run("--all", "--in-process", "--force")
+
+
+def test_unchanged_pages_are_left_alone_and_force_chunks_them_again(pages):
+    before = dict(PageIndexState.objects.values_list("page_id", "indexed_at"))
+    output = run("--all", "--batch-size", "3")
+    assert "Re-indexed 0 page(s)" in output and "7 unchanged page(s) left as they were" in output
+    assert "7/7 pages" in output  # the bar counts them, though they write no row
+    assert dict(PageIndexState.objects.values_list("page_id", "indexed_at")) == before
+    assert "7 unchanged page(s)" in run("--all", "--in-process")
+    output = run("--all", "--force")
+    assert "Re-indexed 7 page(s)" in output and "0 embedded, 7 reused, 0 removed" in output
 
 
 def test_an_interrupted_run_is_resumed_and_skips_the_pages_it_finished(pages, publish, section):
@@ -60,13 +71,16 @@ def test_an_interrupted_run_is_resumed_and_skips_the_pages_it_finished(pages, pu
 
     output = run("--all", "--batch-size", "2")
     assert "2 page(s) already done there are skipped" in output
-    assert "Re-indexed 5 page(s)" in output and "2 page(s) skipped" in output
+    # The other five are checked again: the republish indexed its page already, and the four the
+    # interrupted run had not reached are as their last run left them.
+    assert "2 page(s) skipped" in output and "5 unchanged page(s)" in output
     assert (
         dict(PageIndexState.objects.filter(page_id__in=ids[1:3]).values_list("page_id", "indexed_at"))
         == before
     )
-    # The run completed: the next one starts from scratch.
-    assert "Re-indexed 7 page(s)" in run("--all")
+    # The run completed: the next one starts from scratch (and finds every page unchanged).
+    output = run("--all")
+    assert "Resuming" not in output and "7 unchanged page(s)" in output
 
 
 def test_restart_ignores_the_interrupted_run(pages):
@@ -75,13 +89,15 @@ def test_restart_ignores_the_interrupted_run(pages):
         selection="all", page_ids=ids, embedder_id=providers.embedder().embedder_id, batch_size=3
     )
     page_index_sync(page_id=ids[0])
-    output = run("--all", "--restart")
+    output = run("--all", "--restart", "--force")
     assert "Resuming" not in output and "Re-indexed 7 page(s)" in output
 
 
 def test_with_no_worker_on_the_indexing_queue_the_command_says_so(pages, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Route first, then change the setting: tasks_routed_to restores the eager flag it found, and
+    # found after the change it would leave every later test queueing instead of running inline.
     with tasks_routed_to(f"{settings.CELERY_TASK_DEFAULT_QUEUE}-nobody-indexes"):
+        settings.CELERY_TASK_ALWAYS_EAGER = False
         with pytest.raises(
             CommandError, match=r"no running worker consumes the indexing queue .*--in-process"
         ):
@@ -115,8 +131,8 @@ def test_two_workers_share_the_batches_and_the_bar_follows_the_rows(
             for name in ("host-a", "host-b")
         ]
     try:
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        with tasks_routed_to(base):
+        with tasks_routed_to(base):  # before the setting, as above
+            settings.CELERY_TASK_ALWAYS_EAGER = False
             output = run("--all", "--batch-size", "2")
     finally:
         for worker in workers:

@@ -27,7 +27,7 @@ from ai_core import providers
 from ai_core.conf import InvalidAICoreSettingError
 from ai_core.rag.models import KnowledgeChunk
 from ai_core.selectors import embedding_cost_estimate
-from content.indexing import ReindexEstimate, pages_to_reindex, reindex_estimate
+from content.indexing import ReindexEstimate, pages_needing_index, pages_to_reindex, reindex_estimate
 from content.reindexing import (
     BatchReport,
     batch_reports,
@@ -79,6 +79,12 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=25, metavar="N", help="Pages per worker task (default 25)."
         )
         parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Chunk and store every page again, even those whose index entry would not change "
+            "(--page always does).",
+        )
+        parser.add_argument(
             "--restart",
             action="store_true",
             help="Do every page again, even those an interrupted run of the same selection finished.",
@@ -119,6 +125,7 @@ class Command(BaseCommand):
         batch_size: int,
         restart: bool,
         stall_timeout: float,
+        force: bool = False,
         **options,
     ):
         since_at = parse_since(since) if since else None
@@ -142,7 +149,7 @@ class Command(BaseCommand):
             self._dry_run(page_ids, embedder, started)
             return
         if in_process or page is not None:
-            totals = self._in_process(page_ids, started)
+            totals = self._in_process(page_ids, started, force=force or page is not None)
         else:
             selection = "all" if all_pages else f"since:{since_at.isoformat()}"
             totals = self._fan_out(
@@ -153,6 +160,7 @@ class Command(BaseCommand):
                 batch_size=batch_size,
                 restart=restart,
                 stall_timeout=stall_timeout,
+                force=force,
             )
         elapsed = time.monotonic() - started
         done = totals.pages
@@ -164,6 +172,11 @@ class Command(BaseCommand):
                 + (
                     f" {totals.skipped} page(s) skipped, already done by the interrupted run."
                     if totals.skipped
+                    else ""
+                )
+                + (
+                    f" {totals.unchanged} unchanged page(s) left as they were (--force redoes them)."
+                    if totals.unchanged
                     else ""
                 )
             )
@@ -184,12 +197,21 @@ class Command(BaseCommand):
                 "Run the same command again to retry them (finished pages are skipped)."
             )
 
-    def _in_process(self, page_ids: list[int], started: float) -> BatchReport:
+    def _in_process(self, page_ids: list[int], started: float, *, force: bool) -> BatchReport:
         totals = BatchReport()
-        for done, page_id in enumerate(page_ids, start=1):
-            # One page at a time, so a broken page is reported and the bar moves page by page.
-            totals.add(pages_index_batch(page_ids=[page_id]))
-            self._progress(done, len(page_ids), started)
+        done = 0
+        step = 200  # unchanged pages are checked a batch at a time; the rest go one by one
+        for start in range(0, len(page_ids), step):
+            batch = page_ids[start : start + step]
+            needing = set(pages_needing_index(page_ids=batch, force=force))
+            for page_id in batch:
+                # One page at a time, so a broken page is reported and the bar moves page by page.
+                if page_id in needing:
+                    totals.add(pages_index_batch(page_ids=[page_id], force=True))
+                else:
+                    totals.unchanged += 1
+                done += 1
+                self._progress(done, len(page_ids), started)
         return totals
 
     def _fan_out(
@@ -202,6 +224,7 @@ class Command(BaseCommand):
         batch_size: int,
         restart: bool,
         stall_timeout: float,
+        force: bool,
     ) -> BatchReport:
         from site_config.celery_app import app
         from site_config.celery_routes import task_queue
@@ -225,7 +248,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         started_at = run.started_at.isoformat()
         for number, batch in enumerate(run.batches):
-            index_pages.apply_async(args=[batch, run.run_id, number, started_at, embedder_id])
+            index_pages.apply_async(args=[batch, run.run_id, number, started_at, embedder_id, force])
         totals = BatchReport(skipped=run.skipped)
         pending = set(range(len(run.batches)))
         total = len(run.page_ids)
@@ -235,7 +258,9 @@ class Command(BaseCommand):
             for report in found.values():
                 totals.add(report)
             pending -= found.keys()
-            finished_pages = totals.pages + totals.skipped - run.skipped + len(totals.failed)
+            finished_pages = (
+                totals.pages + totals.skipped + totals.unchanged - run.skipped + len(totals.failed)
+            )
             done = min(total, max(finished_pages, pages_indexed_count(run=run, all_pages=all_pages)))
             if not pending:
                 done = total
