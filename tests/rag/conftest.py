@@ -16,9 +16,30 @@ from tests.content.factories import ArticleIndexPageFactory, ArticlePageFactory,
 from .fakes import HashEmbedder
 
 
+def _vacuum_chunk_table() -> None:
+    """Earlier tests leave the chunk table full of dead rows (every rolled-back insert) until
+    autovacuum gets to it, and when it has not, the planner's row estimate and the HNSW graph
+    both describe those rows: an index scan can return none of the few live ones, and what a test
+    retrieves depends on autovacuum's timing. Vacuumed (and analysed) on a connection of its own,
+    outside the test's transaction, each test starts from the rows it makes."""
+    import psycopg
+    from django.db import connection
+
+    from ai_core.rag.models import KnowledgeChunk
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"] or None,
+        autocommit=True,
+    ) as raw:  # fmt: skip
+        raw.execute(f'VACUUM (ANALYZE) "{KnowledgeChunk._meta.db_table}"')
+
+
 @pytest.fixture
-def fake_embedder(settings):
+def fake_embedder(settings, django_db_blocker):
     """Use ``HashEmbedder`` as the default embedder (settings swap, as a project would configure it)."""
+    with django_db_blocker.unblock():
+        _vacuum_chunk_table()
     settings.AI_CORE = {
         **settings.AI_CORE,
         "EMBEDDERS": {**settings.AI_CORE["EMBEDDERS"], "fake": {"CLASS": "tests.rag.fakes.HashEmbedder"}},
