@@ -16,9 +16,12 @@ class FlagFormatter(LogFormatter):
 
 
 class DecisionFormatter(LogFormatter):
+    def summary(self, log_entry) -> str:
+        return self.message
+
     def format_message(self, log_entry) -> str:
         note = log_entry.data.get("note")
-        return f"{self.message}: {note}" if note else self.message
+        return f"{self.summary(log_entry)}: {note}" if note else self.summary(log_entry)
 
     def format_comment(self, log_entry) -> str:
         return log_entry.data.get("note", "")
@@ -30,6 +33,13 @@ class ApproveFormatter(DecisionFormatter):
 
 class ApproveWithEditsFormatter(DecisionFormatter):
     label = message = "Approved with edits"
+
+    def summary(self, log_entry) -> str:
+        # The diff itself is on the item's inspect screen; the log says how much changed.
+        edit = log_entry.data.get("edit")
+        if not edit:
+            return self.message
+        return f"{self.message} ({edit['inserted_words']} word(s) added, {edit['deleted_words']} removed)"
 
 
 class RejectFormatter(DecisionFormatter):

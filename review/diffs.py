@@ -40,7 +40,8 @@ def _piece(tokens: list[str], *, linebreaks: bool) -> str:
 
 
 def _words(tokens: list[str]) -> int:
-    return sum(1 for token in tokens if not token.isspace())
+    # Punctuation and whitespace runs are tokens of their own but not words.
+    return sum(1 for token in tokens if token[0].isalnum() or token[0] == "_")
 
 
 def text_diff_opcodes(old: str, new: str) -> list[tuple[str, list[str], list[str]]]:

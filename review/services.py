@@ -21,6 +21,7 @@ from ai_core.services import ReviewNotPending, ai_request_review_resolve
 
 from . import rules
 from .conf import review_settings
+from .edits import edit_log_data
 from .models import ReviewItem
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,9 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
             ReviewItem.Status.APPROVED_WITH_EDITS: ACTION_APPROVE_WITH_EDITS,
             ReviewItem.Status.REJECTED: ACTION_REJECT,
         }[status]
-        log(instance=item, action=action, user=user, data={"note": note, "ai_request": str(ai_request.pk)})
+        data = {"note": note, "ai_request": str(ai_request.pk)}
+        data.update(edit_log_data(original=item.original_text, edited=edited_text))
+        log(instance=item, action=action, user=user, data=data)
     logger.info("review item %s %s by %s", item.pk, status, getattr(user, "pk", None))
     item.ai_request = ai_request
     return item

@@ -13,7 +13,7 @@ from django.utils.functional import cached_property
 from django.views.defaults import permission_denied
 from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView, WMABaseView
 
-from . import services
+from . import edits, services
 from .forms import ApproveForm, ApproveWithEditsForm, BulkDecisionForm, RejectForm
 from .models import ReviewItem
 from .selectors import review_item_history, review_item_sources, review_item_unsupported
@@ -74,6 +74,7 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             "sources": sources,
             "unsupported": review_item_unsupported(item=item, sources=sources),
             "history": review_item_history(item=item)[:50],
+            "edit_diff": edits.review_item_edit_diff(item=item),
             "history_url": url("history", item.pk),
             "can_decide": can_decide,
             **(
@@ -160,6 +161,20 @@ class ApproveWithEditsView(DecisionView):
 
     def get_initial(self) -> dict:
         return {"edited_text": self.instance.original_text}
+
+    def post(self, request, *args, **kwargs):
+        # "Preview changes": the diff of the model's text against the edit, nothing decided yet.
+        if "preview" not in request.POST:
+            return super().post(request, *args, **kwargs)
+        if not self.instance.is_pending:
+            return self._not_pending()
+        form = self.form_class(request.POST)
+        preview = None
+        if form.is_valid():
+            preview = edits.edit_diff(
+                original=self.instance.original_text, edited=form.cleaned_data["edited_text"]
+            )
+        return self.render_to_response(self.get_context_data(form=form, preview=preview))
 
     def decide(self, data: dict) -> ReviewItem:
         return services.review_item_approve_with_edits(

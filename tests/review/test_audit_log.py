@@ -40,7 +40,7 @@ def test_flagging_is_logged_as_the_system_with_its_reasons(make_held):
                 item=i, user=u, edited_text="Shorter.", note="Trimmed"
             ),
             "review.approve_with_edits",
-            "Approved with edits: Trimmed",
+            "Approved with edits (1 word(s) added, 15 removed): Trimmed",
         ),
         (lambda i, u: review_item_reject(item=i, user=u, note="Advice"), "review.reject", "Rejected: Advice"),
     ],
