@@ -4,7 +4,9 @@ ai_core's own code imports those directly, other apps import from here."""
 
 from ai_core.rag.chunking import Chunk, Segment, chunk_segments
 from ai_core.rag.conf import retrieval_settings
-from ai_core.rag.documents import DocBlock, DocumentParseError, html_to_text, parse_html
+from ai_core.rag.documents import DocBlock, DocumentParseError, html_to_text, page_of_block_ids, parse_html
+from ai_core.rag.extract import STATUSES as EXTRACTION_STATUSES
+from ai_core.rag.extract import Extraction, document_kind, extract_document, extraction_segments
 from ai_core.rag.s3 import S3IngestBusy, S3IngestError, S3IngestRefused, s3_ingest, s3_ingest_check
 from ai_core.rag.selectors import IndexEmbedderMismatchError, PageIndexStatus, page_index_status, retrieve
 from ai_core.rag.services.freshness import output_is_stale, provenance_link_regenerated
@@ -24,6 +26,8 @@ __all__ = [
     "Chunk",
     "DocBlock",
     "DocumentParseError",
+    "EXTRACTION_STATUSES",
+    "Extraction",
     "IndexEmbedderMismatchError",
     "PageIndexStatus",
     "S3IngestBusy",
@@ -35,12 +39,16 @@ __all__ = [
     "chunk_segments",
     "chunks_remove",
     "chunks_sync",
+    "document_kind",
+    "extract_document",
+    "extraction_segments",
     "html_to_text",
     "index_fingerprint",
     "index_settings_key",
     "output_is_stale",
     "page_index_status",
     "page_indexed",
+    "page_of_block_ids",
     "pages_index_current",
     "parse_html",
     "provenance_link_regenerated",

@@ -78,12 +78,15 @@ class Segment:
 
     ``heading_level`` > 0 marks a heading (1 = page-level, 2 = h2, ...). ``units`` lets a caller
     hand over pre-split sentences (list items); otherwise ``text`` is split into sentences here.
+    ``break_before`` closes the current chunk first, like a heading but without changing the
+    heading path: a PDF's new page, so each chunk is cited to one page.
     """
 
     block_id: str
     text: str = ""
     heading_level: int = 0
     units: tuple[str, ...] = ()
+    break_before: bool = False
 
     def sentences(self) -> list[str]:
         if self.units:
@@ -237,6 +240,8 @@ def chunk_segments(segments: Iterable[Segment], *, title: str, config: ChunkingC
         if segment.heading_level > 0:
             builder.heading(segment, stack)
             continue
+        if segment.break_before:
+            builder.flush()
         is_list = bool(segment.units)
         for sentence in segment.sentences():
             text = f"- {sentence}" if is_list else sentence

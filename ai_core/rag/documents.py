@@ -26,6 +26,10 @@ class DocBlock:
     level: int = 0  # headings: 1-6
     items: list[str] = field(default_factory=list)
     ordered: bool = False
+    # Where the block sits, for citations: the 1-based PDF page (None for formats without pages)
+    # and the headings above it (set by ``ai_core.rag.extract``; the parsers here leave it empty).
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
 
 
 _BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "footer", "br", "tr", "table", "pre"}
@@ -201,14 +205,38 @@ def parse_document(source: str, *, kind: str) -> tuple[str, list[DocBlock]]:
 
 
 def blocks_to_segments(blocks: list[DocBlock]) -> list[Segment]:
-    """Documents have no block UUIDs; ``d<n>`` ids still tell citations which part was used."""
+    """Documents have no block UUIDs; ``d<n>`` ids still tell citations which part was used.
+
+    A block with a page gets the id ``d<n>-p<page>`` (``page_of_block_ids`` reads it back, so a
+    stored chunk can cite ``#page=N`` without a column of its own), and a new page starts a new
+    chunk: a passage is cited to the one page it came from.
+    """
     segments = []
+    previous_page: int | None = None
     for n, block in enumerate(blocks):
-        block_id = f"d{n}"
+        block_id = f"d{n}" if block.page is None else f"d{n}-p{block.page}"
+        new_page = block.page is not None and previous_page is not None and block.page != previous_page
+        previous_page = block.page if block.page is not None else previous_page
         if block.kind == "heading":
             segments.append(Segment(block_id=block_id, text=block.text, heading_level=block.level))
         elif block.kind == "list":
-            segments.append(Segment(block_id=block_id, units=tuple(block.items)))
+            segments.append(Segment(block_id=block_id, units=tuple(block.items), break_before=new_page))
         else:
-            segments.append(Segment(block_id=block_id, text=block.text))
+            segments.append(Segment(block_id=block_id, text=block.text, break_before=new_page))
     return segments
+
+
+_PAGE_ID = re.compile(r"^d\d+-p(\d+)$")
+
+
+def page_of_block_ids(block_ids) -> int | None:
+    """The PDF page a chunk's text is on, from its block ids (``None``: no page).
+
+    The last id with a page wins: chunks never straddle pages, but one may start with the id of
+    a heading at the foot of the previous page.
+    """
+    page = None
+    for block_id in block_ids or ():
+        if match := _PAGE_ID.match(block_id or ""):
+            page = int(match.group(1))
+    return page

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
 
+from .documents import page_of_block_ids
+
 # Vector sizes with their own HNSW index (all-MiniLM-L6-v2, text-embedding-3-small), created by
 # RunSQL as partial expression indexes: ``(embedding::halfvec(N)) halfvec_cosine_ops WHERE
 # dimensions = N`` (migration 0003; 0001 made them over ``vector(N)``). Another size still works,
@@ -126,10 +128,19 @@ class KnowledgeChunk(models.Model):
         return f"chunk {self.pk} ({where} #{self.position})"
 
     @property
+    def page(self) -> int | None:
+        """The PDF page a document chunk's text is on (kept in its block ids), else ``None``."""
+        return None if self.page_id else page_of_block_ids(self.block_ids)
+
+    @property
     def anchor_url(self) -> str:
-        """Link to the block the chunk starts at: ``page-url#block-<uuid>``."""
-        block = next((b for b in self.block_ids if b), "")
-        return f"{self.url}#block-{block}" if block and self.page_id else self.url
+        """Link to the block the chunk starts at: ``page-url#block-<uuid>``, or for a PDF's
+        chunk ``document-url#page=N``, which browsers' PDF viewers open at that page."""
+        if self.page_id:
+            block = next((b for b in self.block_ids if b), "")
+            return f"{self.url}#block-{block}" if block else self.url
+        page = self.page
+        return f"{self.url}#page={page}" if page and self.url else self.url
 
 
 class PageIndexState(models.Model):

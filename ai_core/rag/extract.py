@@ -1,0 +1,359 @@
+"""Files into document blocks: PDF (text per page), Word ``.docx``, HTML, Markdown and plain text.
+
+One function, ``extract_document``, serves the Wagtail document library and S3 ingest alike, so a
+PDF reads the same wherever it was uploaded. Pure Python (no Django, no Wagtail): the callers own
+the size limit and what to do with each status.
+
+It never raises for a bad file. Editors upload what they have (password-protected contracts,
+scanned letters, truncated downloads, a Word file renamed), and a worker that crashes on one of them
+would leave the rest unindexed; every failure is a status with a sentence for the admin instead:
+
+- ``too_large``: over ``max_bytes``, refused before any parsing (or a .docx unpacking to 20 times that);
+- ``encrypted``: a PDF that does not open with the empty password;
+- ``no_text``: a PDF with no text layer (a scan) or a file with no words in it;
+- ``unreadable``: corrupt or not what its name says, with the parser's reason;
+- ``unsupported``: a type we do not read (``.doc``, images, ...).
+
+Libraries: ``pypdf`` (pure Python, maintained, handles encryption with its crypto extra) reads
+PDFs page by page, so every block keeps its page number and citations can link ``#page=N``;
+``python-docx`` reads Word's own structure (Heading 1..n styles, paragraphs, tables). HTML,
+Markdown and text go through ``ai_core.rag.documents``' parsers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from .chunking import Segment
+from .documents import DocBlock, DocumentParseError, blocks_to_segments, parse_document
+
+STATUSES = ("ok", "encrypted", "no_text", "unreadable", "too_large", "unsupported")
+
+KINDS_BY_SUFFIX = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+}
+KINDS_BY_TYPE = {
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/plain": "text",
+}
+_HINTS = {".doc": "save it as .docx", ".rtf": "save it as .docx", ".odt": "save it as .docx"}
+
+# A .docx is a zip: one that inflates to this many times the size limit is refused unread.
+_ZIP_EXPANSION = 20
+_REASON_CHARS = 200
+# NUL cannot be stored in PostgreSQL text; other control characters are extraction noise.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(kw_only=True)
+class Extraction:
+    status: str  # one of STATUSES
+    message: str  # for the admin: "ok", "encrypted", "no extractable text", "unreadable: <reason>", ...
+    title: str = ""
+    blocks: list[DocBlock] = field(default_factory=list)
+    pages: int = 0  # PDF page count; 0 for other formats
+    kind: str = ""  # "pdf" | "docx" | "html" | "markdown" | "text"; "" when unsupported
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def document_kind(*, filename: str, content_type: str | None = None) -> str:
+    """The format to read a file as: its extension decides, then its declared type; "" if neither."""
+    kind = KINDS_BY_SUFFIX.get(PurePosixPath(filename or "").suffix.lower())
+    if kind is None and content_type:
+        kind = KINDS_BY_TYPE.get(content_type.split(";")[0].strip().lower())
+    return kind or ""
+
+
+def extract_document(
+    data: bytes, *, filename: str, content_type: str | None = None, max_bytes: int
+) -> Extraction:
+    """Read ``data`` (named ``filename``) into blocks with pages and heading paths; never raises."""
+    kind = document_kind(filename=filename, content_type=content_type)
+    if len(data) > max_bytes:
+        return Extraction(
+            status="too_large", message=f"too large: {_mb(len(data))} > {_mb(max_bytes)}", kind=kind
+        )
+    if not kind:
+        suffix = PurePosixPath(filename or "").suffix.lower() or content_type or "no extension"
+        hint = f" ({_HINTS[suffix]})" if suffix in _HINTS else ""
+        return Extraction(status="unsupported", message=f"unsupported file type: {suffix}{hint}")
+    try:
+        if kind == "pdf":
+            result = _pdf(data)
+        elif kind == "docx":
+            result = _docx(data, max_bytes=max_bytes)
+        else:
+            result = _markup(data, kind=kind, content_type=content_type)
+    except Exception as err:  # every parser failure is a status: one bad file must not stop a worker
+        result = _unreadable(err)
+    result.kind = kind
+    if result.status == "ok":
+        result.blocks = _clean(result.blocks)
+        if not result.blocks:
+            result.status, result.message = "no_text", "no extractable text"
+        else:
+            _set_heading_paths(result.blocks)
+            if not result.title:
+                result.title = next((b.text for b in result.blocks if b.kind == "heading"), "")
+    result.title = _CONTROL.sub("", " ".join(result.title.split()))[:255]
+    return result
+
+
+def extraction_segments(extraction: Extraction) -> list[Segment]:
+    """Chunking segments of an extraction; PDF block ids carry their page (``d<n>-p<page>``)."""
+    return blocks_to_segments(extraction.blocks)
+
+
+def _mb(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1000:.1f} kB" if size >= 1000 else f"{size} bytes"
+
+
+def _unreadable(err: BaseException | str) -> Extraction:
+    reason = err if isinstance(err, str) else (str(err).strip() or type(err).__name__)
+    reason = " ".join(reason.split())[:_REASON_CHARS]
+    return Extraction(status="unreadable", message=f"unreadable: {reason}")
+
+
+def _clean(blocks: list[DocBlock]) -> list[DocBlock]:
+    kept = []
+    for block in blocks:
+        block.text = " ".join(_CONTROL.sub("", block.text).split())
+        block.items = [" ".join(_CONTROL.sub("", item).split()) for item in block.items]
+        block.items = [item for item in block.items if item]
+        if block.text or block.items:
+            kept.append(block)
+    return kept
+
+
+def _set_heading_paths(blocks: list[DocBlock]) -> None:
+    stack: list[tuple[int, str]] = []
+    for block in blocks:
+        if block.kind == "heading":
+            while stack and stack[-1][0] >= block.level:
+                stack.pop()
+            block.heading_path = tuple(text for _, text in stack)
+            stack.append((block.level, block.text))
+        else:
+            block.heading_path = tuple(text for _, text in stack)
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def _pdf(data: bytes) -> Extraction:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        return _unreadable("not a PDF file")
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted:
+        try:
+            opened = reader.decrypt("")
+        except (DependencyError, NotImplementedError) as err:
+            return Extraction(status="encrypted", message=f"encrypted ({err})")
+        if not opened:
+            return Extraction(status="encrypted", message="encrypted")
+    pages = len(reader.pages)
+    headings = _pdf_outline(reader)
+    blocks: list[DocBlock] = []
+    failed: list[int] = []
+    for number, page in enumerate(reader.pages, start=1):
+        for level, text in headings.get(number, ()):
+            blocks.append(DocBlock(kind="heading", text=text, level=level, page=number))
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # one damaged page: keep the others, and say which
+            failed.append(number)
+            continue
+        blocks.extend(DocBlock(kind="paragraph", text=p, page=number) for p in _pdf_paragraphs(text))
+    if failed and len(failed) == pages:
+        return _unreadable(f"no page could be read ({pages} pages)")
+    if not any(b.kind != "heading" for b in blocks):
+        return Extraction(status="no_text", message="no extractable text", pages=pages)
+    message = f"ok; unreadable pages: {', '.join(map(str, failed))}" if failed else "ok"
+    return Extraction(status="ok", message=message, title=_pdf_title(reader), blocks=blocks, pages=pages)
+
+
+def _pdf_title(reader) -> str:
+    try:
+        title = (reader.metadata or {}).get("/Title") or ""
+    except Exception:
+        return ""
+    title = str(title).strip()
+    # Word's PDF export leaves "Microsoft Word - terms.docx" behind; that is no title.
+    if title.lower().startswith("microsoft word - ") or title.lower() in ("untitled", "untitled document"):
+        return ""
+    return title
+
+
+def _pdf_outline(reader) -> dict[int, list[tuple[int, str]]]:
+    """Bookmarks as headings, at the top of the page they point to (the only structure a PDF
+    reliably has: font sizes are guesswork)."""
+    found: dict[int, list[tuple[int, str]]] = {}
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            number = _destination_page(reader, item)
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            if title and number > 0:
+                found.setdefault(number, []).append((min(level, 6), title))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception:
+        return {}
+    return found
+
+
+def _destination_page(reader, item) -> int:
+    """1-based page a bookmark points to; 0 for a bookmark to nowhere (it is just ignored)."""
+    try:
+        return reader.get_destination_page_number(item) + 1
+    except Exception:
+        return 0
+
+
+def _pdf_paragraphs(text: str) -> list[str]:
+    """Page text to paragraphs: blank lines separate them; a hyphen at a line's end joins words."""
+    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+    return [" ".join(part.split()) for part in re.split(r"\n\s*\n", text) if part.strip()]
+
+
+# --- Word .docx --------------------------------------------------------------------------------
+
+_HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
+
+
+def _docx(data: bytes, *, max_bytes: int) -> Extraction:
+    import docx
+    from docx.table import Table
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return _unreadable("not a Word .docx file (not a zip archive)")
+    with archive:
+        if "word/document.xml" not in archive.namelist():
+            return _unreadable("not a Word .docx file (no word/document.xml)")
+        inflated = sum(info.file_size for info in archive.infolist())
+        if inflated > max_bytes * _ZIP_EXPANSION:
+            message = f"too large: unpacks to {_mb(inflated)} > {_mb(max_bytes * _ZIP_EXPANSION)}"
+            return Extraction(status="too_large", message=message)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as err:  # python-docx surfaces damage as assorted lxml/KeyError/AttributeError
+        return _unreadable(f"damaged Word file ({type(err).__name__}: {err})")
+    blocks: list[DocBlock] = []
+    title = ""
+    current_list: DocBlock | None = None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            current_list = None
+            blocks.extend(_docx_table(item))
+            continue
+        text = item.text
+        style = item.style.name if item.style is not None else ""
+        if style == "Title" and not title:
+            title = " ".join(text.split())
+            continue
+        level = _docx_heading_level(item)
+        if level:
+            current_list = None
+            blocks.append(DocBlock(kind="heading", text=text, level=level))
+        elif style.lower().startswith("list"):
+            ordered = "number" in style.lower()
+            if current_list is None or current_list.ordered != ordered:
+                current_list = DocBlock(kind="list", ordered=ordered)
+                blocks.append(current_list)
+            current_list.items.append(text)
+        elif text.strip():
+            current_list = None
+            blocks.append(DocBlock(kind="quote" if "quote" in style.lower() else "paragraph", text=text))
+    core_title = (document.core_properties.title or "").strip()
+    return Extraction(status="ok", message="ok", title=core_title or title, blocks=blocks)
+
+
+def _docx_heading_level(paragraph) -> int:
+    """Heading 1..n by style name or id (localised Word keeps the id), else the outline level."""
+    style = paragraph.style
+    for name in (style.name if style is not None else "", style.style_id if style is not None else ""):
+        if match := _HEADING_STYLE.match((name or "").replace("Heading", "heading ").strip()):
+            return max(1, min(int(match.group(1)), 6))
+    from docx.oxml.ns import qn
+
+    for element in (paragraph._p.pPr, getattr(style, "element", None)):
+        if element is None:
+            continue
+        outline = element.find(f".//{qn('w:outlineLvl')}")
+        if outline is not None:
+            value = outline.get(qn("w:val"))
+            if value is not None and value.isdigit() and int(value) < 9:
+                return min(int(value) + 1, 6)
+    return 0
+
+
+def _docx_table(table) -> list[DocBlock]:
+    """One paragraph per row, cells joined by " | " (merged cells repeat in python-docx: once)."""
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            text = " ".join(cell.text.split())
+            if text and (not cells or cells[-1] != text):
+                cells.append(text)
+        if cells:
+            rows.append(DocBlock(kind="paragraph", text=" | ".join(cells)))
+    return rows
+
+
+# --- HTML, Markdown, text ----------------------------------------------------------------------
+
+
+def _markup(data: bytes, *, kind: str, content_type: str | None) -> Extraction:
+    text = _decode(data, content_type=content_type)
+    if text is None:
+        return _unreadable("not UTF-8 text")
+    try:
+        title, blocks = parse_document(text, kind=kind)
+    except DocumentParseError as err:
+        return _unreadable(err)
+    return Extraction(status="ok", message="ok", title=title, blocks=blocks)
+
+
+def _decode(data: bytes, *, content_type: str | None) -> str | None:
+    charset = ""
+    if content_type and (match := re.search(r"charset=([\w.-]+)", content_type, re.IGNORECASE)):
+        charset = match.group(1)
+    for encoding in ("utf-8-sig", charset):
+        if not encoding:
+            continue
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None

@@ -1,0 +1,234 @@
+"""extract_document on files the tests make (tests/rag/doc_factories.py): every status, PDF page
+numbers and bookmarks, Word headings, lists and tables, and the text formats. Pure: no database."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ai_core.rag.chunking import ChunkingConfig, chunk_segments
+from ai_core.rag.documents import page_of_block_ids
+from ai_core.rag.extract import STATUSES, extract_document, extraction_segments
+
+from . import doc_factories as files
+
+LIMIT = 10_000_000
+
+TERMS_PAGES = [
+    "These terms apply to every order placed through the shop.\n\nThey were last changed in March.",
+    "Either party may end the contract with thirty days written notice.",
+    "Refunds are paid within fourteen days of the returned goods arriving.",
+]
+
+
+def extract(data: bytes, filename: str, **kwargs):
+    return extract_document(data, filename=filename, max_bytes=kwargs.pop("max_bytes", LIMIT), **kwargs)
+
+
+def test_pdf_text_is_read_page_by_page_with_page_numbers():
+    result = extract(files.pdf_bytes(TERMS_PAGES, title="Shop terms"), "terms.pdf")
+    assert (result.status, result.message, result.kind, result.pages) == ("ok", "ok", "pdf", 3)
+    assert result.title == "Shop terms"
+    by_page = {}
+    for block in result.blocks:
+        by_page.setdefault(block.page, []).append(block.text)
+    assert sorted(by_page) == [1, 2, 3]
+    assert "thirty days written notice" in " ".join(by_page[2])
+    assert "fourteen days" in " ".join(by_page[3]) and "fourteen days" not in " ".join(by_page[2])
+
+
+def test_pdf_bookmarks_become_headings_on_their_page():
+    data = files.pdf_bytes(TERMS_PAGES, bookmarks={1: "Scope", 2: "Ending the contract", 3: (2, "Refunds")})
+    result = extract(data, "terms.pdf")
+    headings = [(b.text, b.level, b.page) for b in result.blocks if b.kind == "heading"]
+    assert headings == [("Scope", 1, 1), ("Ending the contract", 1, 2), ("Refunds", 2, 3)]
+    refund = next(b for b in result.blocks if "fourteen days" in b.text)
+    assert refund.heading_path == ("Ending the contract", "Refunds")
+    assert result.title == "Scope"  # no metadata title: the first heading
+
+
+def test_pdf_chunks_never_straddle_pages_and_cite_their_page():
+    result = extract(files.pdf_bytes(TERMS_PAGES), "terms.pdf")
+    chunks = chunk_segments(
+        extraction_segments(result), title="Terms", config=ChunkingConfig(max_tokens=400, overlap_tokens=40)
+    )
+    # All three pages would fit one chunk of 400 word pieces: the page breaks cut them.
+    pages = [page_of_block_ids(c.block_ids) for c in chunks]
+    assert pages == [1, 2, 3]
+    assert "thirty days" in chunks[1].text and "fourteen" not in chunks[1].text
+
+
+def test_an_encrypted_pdf_is_reported_not_read():
+    result = extract(files.encrypted_pdf_bytes("Settlement sum is 40,000 pounds."), "settlement.pdf")
+    assert (result.status, result.message, result.blocks) == ("encrypted", "encrypted", [])
+
+
+def test_a_pdf_locked_only_for_editing_opens_with_the_empty_password():
+    result = extract(files.encrypted_pdf_bytes("Settlement sum is 40,000 pounds.", user_password=""), "s.pdf")
+    assert result.status == "ok"
+    assert result.blocks[0].text == "Settlement sum is 40,000 pounds." and result.blocks[0].page == 1
+
+
+def test_a_scan_without_a_text_layer_has_no_extractable_text():
+    result = extract(files.image_only_pdf_bytes(pages=3), "scan.pdf")
+    assert (result.status, result.message, result.pages, result.blocks) == (
+        "no_text",
+        "no extractable text",
+        3,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "reason"),
+    [
+        (files.corrupt_pdf_bytes(), "cut-off.pdf", ""),
+        (b"<html>renamed</html>", "renamed.pdf", "not a PDF file"),
+        (b"", "empty.pdf", "not a PDF file"),
+        (files.corrupt_docx_bytes(), "broken.docx", "damaged Word file"),
+        (b"%PDF-1.7 not really", "letter.docx", "not a Word .docx file (not a zip archive)"),
+        (b"caf\xe9 \xff\xfe", "notes.txt", "not UTF-8 text"),
+    ],
+)
+def test_corrupt_files_are_unreadable_with_a_reason(data, filename, reason):
+    result = extract(data, filename)
+    assert result.status == "unreadable" and result.blocks == []
+    assert result.message.startswith("unreadable: ") and len(result.message) > len("unreadable: ")
+    assert reason in result.message
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed():
+    data = files.oversized_pdf_bytes(60_000)
+    # The same bytes parse under a larger limit: the refusal is the size check, not the content.
+    assert extract(data, "big.pdf", max_bytes=100_000).status == "ok"
+    result = extract(data, "big.pdf", max_bytes=50_000)
+    assert (result.status, result.blocks) == ("too_large", [])
+    assert result.message == f"too large: {len(data) / 1000:.1f} kB > 50.0 kB"
+    assert extract(b"x" * 12_000_000, "big.txt").message == "too large: 12.0 MB > 10.0 MB"
+
+
+def test_a_docx_that_inflates_far_past_the_limit_is_not_opened():
+    data = files.docx_bytes([("p", "padding " * 200_000)])  # 1.6 MB of XML, a few kB zipped
+    assert len(data) < 60_000
+    result = extract(data, "bomb.docx", max_bytes=60_000)
+    assert (result.status, result.blocks) == ("too_large", [])
+    assert re.fullmatch(r"too large: unpacks to \d\.\d MB > 1\.2 MB", result.message), result.message
+    assert extract(data, "bomb.docx", max_bytes=200_000).status == "ok"  # 4 MB unpacked is allowed there
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "message"),
+    [
+        ("photo.png", None, "unsupported file type: .png"),
+        ("contract.doc", None, "unsupported file type: .doc (save it as .docx)"),
+        ("noextension", None, "unsupported file type: no extension"),
+        ("noextension", "application/zip", "unsupported file type: application/zip"),
+    ],
+)
+def test_unsupported_types_say_what_they_are(filename, content_type, message):
+    result = extract(b"\x89PNG\r\n", filename, content_type=content_type)
+    assert (result.status, result.message, result.kind) == ("unsupported", message, "")
+
+
+def test_the_declared_type_is_used_when_the_name_has_no_extension():
+    result = extract(files.pdf_bytes(["Only page."]), "download", content_type="application/pdf")
+    assert (result.status, result.kind, result.pages) == ("ok", "pdf", 1)
+
+
+def test_docx_headings_become_heading_paths_and_tables_and_lists_are_text():
+    data = files.docx_bytes(
+        [
+            ("title", "Supply agreement"),
+            ("h1", "Parties"),
+            ("p", "The supplier is Acme Ltd."),
+            ("h2", "Notices"),
+            ("p", "Notices go to the registered office."),
+            ("bullet", "by post"),
+            ("bullet", "by email"),
+            ("h1", "Fees"),
+            ("table", [["Item", "Fee"], ["Set-up", "500 pounds"]]),
+        ],
+        title="Supply agreement template",
+    )
+    result = extract(data, "supply.docx")
+    assert (result.status, result.kind, result.pages) == ("ok", "docx", 0)
+    assert result.title == "Supply agreement template"  # core properties win over the Title style
+    shape = [(b.kind, b.level, b.heading_path, b.text or b.items) for b in result.blocks]
+    assert shape == [
+        ("heading", 1, (), "Parties"),
+        ("paragraph", 0, ("Parties",), "The supplier is Acme Ltd."),
+        ("heading", 2, ("Parties",), "Notices"),
+        ("paragraph", 0, ("Parties", "Notices"), "Notices go to the registered office."),
+        ("list", 0, ("Parties", "Notices"), ["by post", "by email"]),
+        ("heading", 1, (), "Fees"),
+        ("paragraph", 0, ("Fees",), "Item | Fee"),
+        ("paragraph", 0, ("Fees",), "Set-up | 500 pounds"),
+    ]
+    assert all(b.page is None for b in result.blocks)
+
+
+def test_docx_title_falls_back_to_the_title_style_then_the_first_heading():
+    assert (
+        extract(files.docx_bytes([("title", "Styled title"), ("p", "Body.")]), "a.docx").title
+        == "Styled title"
+    )
+    assert (
+        extract(files.docx_bytes([("h1", "First heading"), ("p", "Body.")]), "a.docx").title
+        == "First heading"
+    )
+
+
+def test_an_empty_docx_has_no_extractable_text():
+    result = extract(files.docx_bytes([("p", "   ")]), "blank.docx")
+    assert (result.status, result.message) == ("no_text", "no extractable text")
+
+
+def test_docx_chunks_carry_the_heading_path_and_no_page():
+    data = files.docx_bytes([("h1", "Notices"), ("p", "Notices go to the registered office.")])
+    chunks = chunk_segments(
+        extraction_segments(extract(data, "a.docx")),
+        title="Agreement",
+        config=ChunkingConfig(max_tokens=200, overlap_tokens=20),
+    )
+    assert [(c.heading_path, page_of_block_ids(c.block_ids)) for c in chunks] == [(("Notices",), None)]
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "title", "first"),
+    [
+        (b"<title>Travel</title><h2>Hotels</h2><p>Capped at 150.</p>", "t.html", "Travel", ("Hotels", ())),
+        (b"# Guide\n\n## Meals\n\n25 pounds a day.\n", "g.md", "Guide", ("Meals", ())),
+        (b"\xef\xbb\xbfKeep receipts.\n\nFor six years.", "n.txt", "", ("Keep receipts.", ())),
+    ],
+)
+def test_text_formats_use_the_document_parsers(data, filename, title, first):
+    result = extract(data, filename)
+    assert (result.status, result.title, result.pages) == ("ok", title, 0)
+    assert (result.blocks[0].text, result.blocks[0].heading_path) == first
+    if result.blocks[0].kind == "heading":
+        assert result.blocks[1].heading_path == (first[0],)
+
+
+def test_a_declared_charset_decodes_text_that_is_not_utf8():
+    result = extract(
+        "Caf\u00e9 opening hours.".encode("latin-1"), "n.txt", content_type="text/plain; charset=latin-1"
+    )
+    assert result.blocks[0].text == "Caf\u00e9 opening hours."
+
+
+def test_nul_and_control_characters_never_reach_the_blocks():
+    result = extract(b"Line with a \x00 NUL and \x07 bell.", "n.txt")
+    assert result.blocks[0].text == "Line with a NUL and bell."
+
+
+def test_every_status_is_one_of_the_documented_ones():
+    made = {
+        extract(files.pdf_bytes(["Text."]), "a.pdf").status,
+        extract(files.encrypted_pdf_bytes(), "a.pdf").status,
+        extract(files.image_only_pdf_bytes(), "a.pdf").status,
+        extract(files.corrupt_pdf_bytes(), "a.pdf").status,
+        extract(b"x" * 20, "a.pdf", max_bytes=10).status,
+        extract(b"x", "a.png").status,
+    }
+    assert made == set(STATUSES)
