@@ -3,7 +3,7 @@ retrieval, freshness and S3 ingest, from one module. It spans eight modules insi
 ai_core's own code imports those directly, other apps import from here."""
 
 from ai_core.rag.chunking import Chunk, Segment, chunk_segments
-from ai_core.rag.conf import retrieval_settings
+from ai_core.rag.conf import documents_max_bytes, retrieval_settings
 from ai_core.rag.documents import DocBlock, DocumentParseError, html_to_text, page_of_block_ids, parse_html
 from ai_core.rag.extract import STATUSES as EXTRACTION_STATUSES
 from ai_core.rag.extract import Extraction, document_kind, extract_document, extraction_segments
@@ -40,6 +40,7 @@ __all__ = [
     "chunks_remove",
     "chunks_sync",
     "document_kind",
+    "documents_max_bytes",
     "extract_document",
     "extraction_segments",
     "html_to_text",

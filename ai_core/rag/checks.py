@@ -9,7 +9,13 @@ from django.core import checks
 
 
 def retrieval_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from .conf import InvalidRetrievalSettingError, page_access_check, retrieval_settings
+    from .conf import (
+        InvalidRetrievalSettingError,
+        document_access_check,
+        documents_max_bytes,
+        page_access_check,
+        retrieval_settings,
+    )
 
     try:
         values = retrieval_settings()
@@ -17,8 +23,13 @@ def retrieval_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMes
         return [checks.Error(str(err), id="rag.E001")]
     try:
         page_access_check(values)
+        document_access_check(values)
     except InvalidRetrievalSettingError as err:
         return [checks.Error(str(err), id="rag.E002")]
+    try:
+        documents_max_bytes()
+    except InvalidRetrievalSettingError as err:
+        return [checks.Error(str(err), id="rag.E003")]
     return []
 
 

@@ -66,6 +66,11 @@ class RetrievalSettings:
     # for the pages of the chunks it is about to return and drops the rest, so a chunk whose
     # removal lost a race is never served. Empty: no check (an engine without pages).
     page_access_check: str = ""
+    # Dotted path to ``f(*, source, keys, site_id) -> set[str]``: which documents of one source
+    # (``KnowledgeDocument.source``; ``keys`` their ``key``s) a visitor of that site may read right
+    # now. Called per source among the chunks about to be returned, like PAGE_ACCESS_CHECK; keys it
+    # does not return are dropped, so a source it does not know must be returned whole. Empty: no check.
+    document_access_check: str = ""
 
     def chunking_for(self, embedder: Any) -> ChunkingConfig:
         override = (self.chunking or {}).get(embedder.alias)
@@ -105,14 +110,42 @@ def page_access_check(values: RetrievalSettings | None = None) -> Callable[..., 
     return _import_check(path) if path else None
 
 
+def document_access_check(values: RetrievalSettings | None = None) -> Callable[..., set[str]] | None:
+    """The configured document access check, imported (cached per path), or ``None`` when unset."""
+    path = (values or retrieval_settings()).document_access_check
+    return _import_check(path, "DOCUMENT_ACCESS_CHECK") if path else None
+
+
 @lru_cache(maxsize=8)
-def _import_check(path: str) -> Callable[..., set[int]]:
+def _import_check(path: str, key: str = "PAGE_ACCESS_CHECK") -> Callable[..., set]:
     try:
         return import_string(path)
     except ImportError as err:
         raise InvalidRetrievalSettingError(
-            f"AI_CORE['RETRIEVAL']['PAGE_ACCESS_CHECK'] = {path!r} cannot be imported: {err}"
+            f"AI_CORE['RETRIEVAL'][{key!r}] = {path!r} cannot be imported: {err}"
         ) from err
+
+
+DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def documents_max_bytes() -> int:
+    """``AI_CORE["DOCUMENTS"]["MAX_BYTES"]``: the largest file (document library or S3) that is read
+    for indexing; a larger one is recorded as "too large" and not read at all."""
+    raw = conf.setting_or_none("DOCUMENTS") or {}
+    if not isinstance(raw, dict):
+        raise InvalidRetrievalSettingError("AI_CORE['DOCUMENTS'] must be a dict.")
+    unknown = sorted(set(raw) - {"MAX_BYTES"})
+    if unknown:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['DOCUMENTS'] has unknown key(s) {', '.join(unknown)}; known: MAX_BYTES."
+        )
+    value = raw.get("MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['DOCUMENTS']['MAX_BYTES'] must be a positive number of bytes, not {value!r}."
+        )
+    return value
 
 
 def retrieval_settings(*, overrides: dict[str, Any] | None = None) -> RetrievalSettings:
@@ -150,10 +183,11 @@ def retrieval_settings(*, overrides: dict[str, Any] | None = None) -> RetrievalS
         )
     if not isinstance(values.locale_fallback, bool):
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['LOCALE_FALLBACK'] must be True or False.")
-    if not isinstance(values.page_access_check, str):
-        raise InvalidRetrievalSettingError(
-            "AI_CORE['RETRIEVAL']['PAGE_ACCESS_CHECK'] must be a dotted path (a string), or empty."
-        )
+    for key in ("page_access_check", "document_access_check"):
+        if not isinstance(getattr(values, key), str):
+            raise InvalidRetrievalSettingError(
+                f"AI_CORE['RETRIEVAL'][{key.upper()!r}] must be a dotted path (a string), or empty."
+            )
     return values
 
 

@@ -10,7 +10,7 @@ from ai_core.context import PromptContext
 from ai_core.providers.base import Source
 
 from .conf import default_locale, retrieval_settings
-from .selectors import NO_SITE, RetrievedChunk, page_chunks, retrieve
+from .selectors import NO_SITE, RetrievedChunk, page_summary_chunks, retrieve
 from .services.freshness import output_provenance_record
 
 
@@ -51,9 +51,10 @@ def rag_answer_context(*, request, spec) -> PromptContext:
 
 
 def page_summary_context(*, request, spec) -> PromptContext:
-    """The page's own chunks, in reading order, numbered as sources; ``page_title`` for the prompt."""
+    """The page's own chunks in reading order, then those of the documents it links (room and
+    access permitting), numbered as sources; ``page_title`` for the prompt."""
     chunks = (
-        page_chunks(page_id=request.page_id)[: retrieval_settings().summary_max_chunks]
+        page_summary_chunks(page_id=request.page_id, limit=retrieval_settings().summary_max_chunks)
         if request.page_id
         else []
     )

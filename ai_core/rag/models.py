@@ -29,10 +29,12 @@ TS_CONFIG = "english"
 
 
 class KnowledgeDocument(models.Model):
-    """A source that is not a page: an object in an S3 bucket (text, Markdown or HTML)."""
+    """A source that is not a page: an object in an S3 bucket, or a file of the site's document
+    library (``source="wagtail"``, ``key`` its id: the content app owns those rows)."""
 
     class Source(models.TextChoices):
         S3 = "s3", "S3"
+        WAGTAIL = "wagtail", "Document library"
 
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.S3)
     bucket = models.CharField(max_length=255)
@@ -49,6 +51,14 @@ class KnowledgeDocument(models.Model):
     last_modified = models.DateTimeField(null=True, blank=True)
     indexed_at = models.DateTimeField(null=True, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
+    # What the last run made of the file: "indexed", "empty", or why it holds no (new) chunks:
+    # "encrypted", "no extractable text", "unreadable", "too large", "unsupported", "private".
+    # A file that failed to read keeps the chunks of the version indexed before it.
+    status = models.CharField(max_length=40, default="indexed")
+    status_message = models.TextField(blank=True)
+    page_count = models.PositiveIntegerField(default=0)
+    # As ``PageIndexState.fingerprint``: a re-index skips the document while it matches.
+    fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -160,6 +170,10 @@ class PageIndexState(models.Model):
     # site, locale, visibility, embedder, chunker): a re-index skips the page while it matches.
     # Empty: unknown (an older row, or chunks removed outside a run), so the next run does the work.
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Documents the page links ("<source>:<key>", e.g. "wagtail:12"): a question asked on the page
+    # searches them with it, and its summary may cite them. Resolved at query time, so a document
+    # indexed after the page still counts.
+    linked_documents = ArrayField(models.CharField(max_length=300), default=list, blank=True)
 
     def __str__(self) -> str:
         return f"page {self.page_id}: {self.chunk_count} chunks ({self.status})"

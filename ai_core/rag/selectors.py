@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from ai_core import conf, providers
 
-from .conf import RetrievalSettings, page_access_check, retrieval_settings
+from .conf import RetrievalSettings, document_access_check, page_access_check, retrieval_settings
 from .fusion import Candidate, Fused, Ranked, lexical_rescore, select, term_weights, weighted_rrf
-from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, PageIndexState
+from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, KnowledgeDocument, PageIndexState
 
 _TABLE = KnowledgeChunk._meta.db_table
 # ``site=NO_SITE``: a question asked outside any site searches documents shared by every site and
@@ -46,8 +47,26 @@ class RetrievedChunk:
     block_ids: tuple[str, ...] = field(default=())
 
 
+def page_linked_document_ids(*, page_id: int) -> list[int]:
+    """The stored documents page ``page_id`` links (``PageIndexState.linked_documents``), by id.
+
+    Resolved now rather than when the page was indexed, so a document indexed after the page (or
+    re-created under a new id) still counts; one query.
+    """
+    refs = PageIndexState.objects.filter(page_id=page_id).values_list("linked_documents", flat=True).first()
+    wanted = [tuple(ref.split(":", 1)) for ref in refs or () if ":" in ref]
+    if not wanted:
+        return []
+    match = Q()
+    for source, key in wanted:
+        match |= Q(source=source, key=key)
+    return sorted(KnowledgeDocument.objects.filter(match).values_list("pk", flat=True))
+
+
 def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
-    """WHERE clauses shared by both retrievers. ``None`` means "any" for site and locale."""
+    """WHERE clauses shared by both retrievers. ``None`` means "any" for site and locale.
+
+    ``within_page``: that page's chunks and those of the documents it links."""
     clauses, params = [], []
     site_id = getattr(site, "pk", site)
     if site_id is not None:
@@ -60,8 +79,13 @@ def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
         params.append(str(language))
     page_id = getattr(within_page, "pk", within_page)
     if page_id is not None:
-        clauses.append("c.page_id = %s")
-        params.append(int(page_id))
+        documents = page_linked_document_ids(page_id=int(page_id))
+        if documents:
+            clauses.append("(c.page_id = %s OR c.document_id = ANY(%s))")
+            params.extend([int(page_id), documents])
+        else:
+            clauses.append("c.page_id = %s")
+            params.append(int(page_id))
     return "".join(f" AND {c}" for c in clauses), params
 
 
@@ -356,23 +380,46 @@ def _retrieve_in(
 
 
 def _allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings) -> set[int]:
-    """The chunks among ``ids`` that may be served now: documents always (their scope is their
-    row's), pages only if the access check says the page is still live, public and on ``site``.
+    """The chunks among ``ids`` that may be served now: pages only if ``PAGE_ACCESS_CHECK`` says
+    the page is still live, public and on ``site``; documents only if ``DOCUMENT_ACCESS_CHECK``
+    (asked once per source) still allows them (no check configured: their row's scope decides).
 
     The index should hold nothing else, but removal can lose a race with an index run, or sit in a
-    queue; this check reads the page tree at the moment of asking, so neither can leak a page.
-    Two queries for any number of candidates: their page ids, then the check itself.
+    queue; this check reads the page tree and the document library at the moment of asking, so
+    neither can leak a page or a private document. A few queries for any number of candidates.
     """
     if not ids:
         return set()
-    rows = dict(KnowledgeChunk.objects.filter(pk__in=ids).values_list("pk", "page_id"))
-    check = page_access_check(settings)
-    page_ids = {page for page in rows.values() if page is not None}
-    if check is None or not page_ids:
-        return set(rows)
+    rows = {
+        pk: (page_id, document_id, source, key)
+        for pk, page_id, document_id, source, key in KnowledgeChunk.objects.filter(pk__in=ids).values_list(
+            "pk", "page_id", "document_id", "document__source", "document__key"
+        )
+    }
     site_id = getattr(site, "pk", site)
-    visible = check(page_ids=page_ids, site_id=None if site_id is None else int(site_id))
-    return {pk for pk, page in rows.items() if page is None or page in visible}
+    site_id = None if site_id is None else int(site_id)
+    allowed = {
+        pk for pk, (page_id, document_id, _, _) in rows.items() if page_id is None and document_id is None
+    }
+    page_ids = {row[0] for row in rows.values() if row[0] is not None}
+    check = page_access_check(settings)
+    visible_pages = page_ids if check is None or not page_ids else check(page_ids=page_ids, site_id=site_id)
+    allowed |= {pk for pk, row in rows.items() if row[0] is not None and row[0] in visible_pages}
+    by_source: dict[str, set[str]] = {}
+    for _, document_id, source, key in rows.values():
+        if document_id is not None:
+            by_source.setdefault(source, set()).add(key)
+    doc_check = document_access_check(settings)
+    visible_docs = {
+        source: keys if doc_check is None else set(doc_check(source=source, keys=keys, site_id=site_id))
+        for source, keys in by_source.items()
+    }
+    allowed |= {
+        pk
+        for pk, (_, document_id, source, key) in rows.items()
+        if document_id is not None and key in visible_docs.get(source, ())
+    }
+    return allowed
 
 
 def _snippets(query: str, ids: list[int], *, config: str) -> dict[int, str]:
@@ -394,6 +441,24 @@ def page_chunks(*, page_id: int) -> list[KnowledgeChunk]:
         .defer("embedding", "search_vector")
         .order_by("position")
     )
+
+
+def page_summary_chunks(*, page_id: int, limit: int) -> list[KnowledgeChunk]:
+    """What a page's summary is made from: the page's chunks in reading order, then, while room
+    is left, those of the documents it links (in link order), only those a visitor of the page's
+    site may read now (``DOCUMENT_ACCESS_CHECK``): the summary is shown to every visitor."""
+    chunks = page_chunks(page_id=page_id)[: max(0, limit)]
+    documents = page_linked_document_ids(page_id=page_id)
+    if len(chunks) >= limit or not documents:
+        return chunks
+    site_id = chunks[0].site_id if chunks else None
+    linked = list(
+        KnowledgeChunk.objects.filter(document_id__in=documents)
+        .defer("embedding", "search_vector")
+        .order_by("document_id", "position")[: limit - len(chunks)]
+    )
+    allowed = _allowed_chunk_ids([c.pk for c in linked], site=site_id, settings=retrieval_settings())
+    return chunks + [c for c in linked if c.pk in allowed]
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -234,7 +234,11 @@ AI_CORE.update(
             # Query-time re-check that every page about to be cited is still live, public and on
             # the asker's site (the content app knows pages; ai_core only calls this).
             "PAGE_ACCESS_CHECK": "content.visibility.visible_page_ids",
+            # The same for documents of the site's library (collection privacy, collection sites).
+            "DOCUMENT_ACCESS_CHECK": "content.documents.visibility.visible_document_keys",
         },
+        # Files larger than this (document library, S3) are not read for indexing ("too large").
+        "DOCUMENTS": {"MAX_BYTES": env.int("AI_DOCUMENTS_MAX_BYTES", default=10 * 1024 * 1024)},
         "CONTEXT_BUILDERS": {
             "rag_answer": "ai_core.rag.context.rag_answer_context",
             "page_summary": "ai_core.rag.context.page_summary_context",

@@ -189,9 +189,11 @@ LECTERN_TASK_WORKLOADS = {
     "ai_core.process_request": "visitor",
     # Chunks leaving the index: short (no embedding), and never behind a bulk re-index.
     "content.unindex_page": "removals",
+    "content.unindex_document": "removals",
     # Embedding work: publish, re-index (one page or a batch of a fan-out), S3 documents.
     "content.index_page": "indexing",
     "content.index_pages": "indexing",
+    "content.index_document": "indexing",
     "rag.ingest_s3": "indexing",
     # Work the site does for itself, in bulk: page summaries (and their generation), golden runs.
     "content.summarize_page": "batch",
@@ -279,8 +281,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 WAGTAIL_SITE_NAME = "Lectern"
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
-WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
+WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "md", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+# The document library as content (content/documents/): PDF, .docx, Markdown and text files are
+# indexed for answers. COLLECTION_SITES maps a collection (name or id) to the one site (id or
+# hostname) whose visitors may read its documents; unmapped collections belong to every site.
+LECTERN_DOCUMENTS = {"COLLECTION_SITES": env.json("LECTERN_DOCUMENT_COLLECTION_SITES", default={})}
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="lectern@localhost")
