@@ -89,9 +89,9 @@ def extract_document(
     """Read ``data`` (named ``filename``) into blocks with pages and heading paths; never raises."""
     kind = document_kind(filename=filename, content_type=content_type)
     if len(data) > max_bytes:
-        return Extraction(
-            status="too_large", message=f"too large: {_mb(len(data))} > {_mb(max_bytes)}", kind=kind
-        )
+        refused = too_large(size=len(data), max_bytes=max_bytes)
+        refused.kind = kind
+        return refused
     if not kind:
         suffix = PurePosixPath(filename or "").suffix.lower() or content_type or "no extension"
         hint = f" ({_HINTS[suffix]})" if suffix in _HINTS else ""
@@ -123,10 +123,17 @@ def extraction_segments(extraction: Extraction) -> list[Segment]:
     return blocks_to_segments(extraction.blocks)
 
 
+def too_large(*, size: int, max_bytes: int) -> Extraction:
+    """The refusal of a file of ``size`` bytes, for callers that know the size before reading it
+    (S3's listing), so the message is the same as ``extract_document``'s."""
+    return Extraction(status="too_large", message=f"too large: {_mb(size)} > {_mb(max_bytes)}")
+
+
 def _mb(size: int) -> str:
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    return f"{size / 1000:.1f} kB" if size >= 1000 else f"{size} bytes"
+    """Binary units, as file managers show them (the 10 MiB default limit reads "10.0 MB")."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / 1024:.1f} kB" if size >= 1024 else f"{size} bytes"
 
 
 def _unreadable(err: BaseException | str) -> Extraction:
@@ -180,14 +187,12 @@ def _pdf(data: bytes) -> Extraction:
     blocks: list[DocBlock] = []
     failed: list[int] = []
     for number, page in enumerate(reader.pages, start=1):
-        for level, text in headings.get(number, ()):
-            blocks.append(DocBlock(kind="heading", text=text, level=level, page=number))
         try:
             text = page.extract_text() or ""
         except Exception:  # one damaged page: keep the others, and say which
             failed.append(number)
-            continue
-        blocks.extend(DocBlock(kind="paragraph", text=p, page=number) for p in _pdf_paragraphs(text))
+            text = ""
+        blocks.extend(_pdf_page_blocks(text, page=number, headings=headings.get(number, [])))
     if failed and len(failed) == pages:
         return _unreadable(f"no page could be read ({pages} pages)")
     if not any(b.kind != "heading" for b in blocks):
@@ -238,10 +243,60 @@ def _destination_page(reader, item) -> int:
         return 0
 
 
-def _pdf_paragraphs(text: str) -> list[str]:
-    """Page text to paragraphs: blank lines separate them; a hyphen at a line's end joins words."""
-    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
-    return [" ".join(part.split()) for part in re.split(r"\n\s*\n", text) if part.strip()]
+def _pdf_page_blocks(text: str, *, page: int, headings: list[tuple[int, str]]) -> list[DocBlock]:
+    """A page's text as paragraphs (blank lines separate them; a hyphen at a line's end joins the
+    word), with the page's bookmarks as headings where their title stands on the page, so text
+    above a section's heading keeps the previous heading path. A title not found on the page is
+    placed at its top."""
+    lines = re.sub(r"(\w)-\n(\w)", r"\1\2", text).split("\n")
+    found: dict[int, tuple[int, str, int]] = {}  # first line -> (level, title, lines it spans)
+    blocks: list[DocBlock] = []
+    start = 0
+    for level, title in headings:
+        at = _find_title(lines, title, start)
+        if at is None:
+            blocks.append(DocBlock(kind="heading", text=title, level=level, page=page))
+            continue
+        found[at[0]] = (level, title, at[1])
+        start = at[0] + at[1]
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        joined = " ".join(" ".join(paragraph).split())
+        if joined:
+            blocks.append(DocBlock(kind="paragraph", text=joined, page=page))
+        paragraph.clear()
+
+    skip = 0
+    for index, line in enumerate(lines):
+        if skip:
+            skip -= 1
+            continue
+        if index in found:
+            flush()
+            level, title, span = found[index]
+            blocks.append(DocBlock(kind="heading", text=title, level=level, page=page))
+            skip = span - 1
+        elif not line.strip():
+            flush()
+        else:
+            paragraph.append(line)
+    flush()
+    return blocks
+
+
+def _find_title(lines: list[str], title: str, start: int) -> tuple[int, int] | None:
+    """Where a bookmark's title stands on the page: (line, number of lines: 1, or 2 if wrapped)."""
+    wanted = " ".join(title.split()).casefold()
+    for index in range(start, len(lines)):
+        if " ".join(lines[index].split()).casefold() == wanted:
+            return index, 1
+        if (
+            index + 1 < len(lines)
+            and " ".join(f"{lines[index]} {lines[index + 1]}".split()).casefold() == wanted
+        ):
+            return index, 2
+    return None
 
 
 # --- Word .docx --------------------------------------------------------------------------------

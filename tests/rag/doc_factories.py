@@ -49,6 +49,14 @@ def _write_page(pdf, text: str) -> None:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     pdf.set_xy(20, 20)
     for paragraph in paragraphs:
+        marks = len(paragraph) - len(paragraph.lstrip("#"))
+        if marks and paragraph[marks : marks + 1] == " ":  # "# Title": a bold heading with a bookmark
+            title = latin1(paragraph[marks + 1 :].strip())
+            pdf.start_section(title, level=marks - 1, strict=False)
+            pdf.set_font("Helvetica", style="B", size=14)
+            pdf.multi_cell(w=170, h=8, text=title, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Helvetica", size=11)
+            continue
         pdf.multi_cell(w=170, h=6, text=latin1(paragraph), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(6)  # a blank line between paragraphs, as the extractor sees them
 
@@ -56,9 +64,10 @@ def _write_page(pdf, text: str) -> None:
 def pdf_bytes(
     pages: Sequence[str], *, title: str = "", bookmarks: dict[int, str | tuple[int, str]] | None = None
 ) -> bytes:
-    """One page per string (paragraphs separated by blank lines). ``bookmarks`` maps a 1-based page
-    to an outline entry, ``"Title"`` (level 1) or ``(level, "Title")``, as Word's PDF export writes
-    headings. Without ``bookmarks`` the file has no outline."""
+    """One page per string (paragraphs separated by blank lines; a paragraph ``"# Title"`` or
+    ``"## Title"`` is a bold heading on the page with a bookmark at its place, as Word's PDF export
+    writes headings). ``bookmarks`` maps a 1-based page to an extra outline entry with no text on
+    the page, ``"Title"`` (level 1) or ``(level, "Title")``."""
     pdf = _pdf(title=title)
     for number, text in enumerate(pages, start=1):
         pdf.add_page()
