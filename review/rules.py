@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
+
+from . import figures
 
 
 class SourceLike(Protocol):
@@ -28,6 +31,8 @@ PROFESSIONAL_REFERRAL = "professional_referral"
 UNKNOWN_CITATION = "unknown_citation"
 PERSONAL_DATA = "personal_data"
 WEAK_GROUNDING = "weak_grounding"
+CONTRADICTED_FIGURE = "contradicted_figure"
+UNSUPPORTED_FIGURE = "unsupported_figure"
 
 # In evaluation order, which is also the order reviewers see them in.
 REASON_LABELS: dict[str, str] = {
@@ -38,6 +43,8 @@ REASON_LABELS: dict[str, str] = {
     PROFESSIONAL_REFERRAL: "Professional referral",
     UNKNOWN_CITATION: "Cites a source it was not given",
     PERSONAL_DATA: "Contact details or personal data not in the sources",
+    CONTRADICTED_FIGURE: "A figure contradicts its cited source",
+    UNSUPPORTED_FIGURE: "A figure its cited sources do not state",
     WEAK_GROUNDING: "Weak grounding",
 }
 ALL_REASONS = frozenset(REASON_LABELS)
@@ -83,7 +90,7 @@ def _normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").lower()
 
 
-CITATION_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+CITATION_RE = figures.CITATION_RE
 
 
 def cited_numbers(text: str) -> set[int]:
@@ -179,8 +186,7 @@ def unknown_citations(text: str, sources: Sequence[SourceLike]) -> list[str]:
     return [UNKNOWN_CITATION] if cited_numbers(text) - provided else []
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d \-().]{7,}\d(?!\w)")
+_EMAIL, _PHONE = figures.EMAIL_RE, figures.PHONE_RE
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _POSTCODES = (
     re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),  # UK
@@ -226,21 +232,73 @@ def unsupported_sentences(
     """
     if not sources:
         return [], 0
-    by_number = {source.number: content_tokens(source.text) for source in sources}
-    answer_cites = cited_numbers(text) & by_number.keys()
-    fallback = set().union(*(by_number[n] for n in answer_cites or by_number))
     exempt = [_normalise(phrase) for phrase in exempt_phrases]
     unsupported, checked = [], 0
-    for sentence in sentences(text):
-        tokens = content_tokens(sentence)
-        if len(tokens) < min_tokens or any(phrase in _normalise(sentence) for phrase in exempt):
+    for sentence, cited in sentence_sources(text, sources):
+        share = support_share(sentence, cited, min_tokens=min_tokens, exempt=exempt)
+        if share is None:
             continue
         checked += 1
-        own = cited_numbers(sentence) & by_number.keys()
-        support_tokens = set().union(*(by_number[n] for n in own)) if own else fallback
-        if len(tokens & support_tokens) / len(tokens) < min_support:
+        if share < min_support:
             unsupported.append(sentence)
     return unsupported, checked
+
+
+def sentence_sources(text: str, sources: Sequence[SourceLike]) -> list[tuple[str, list[SourceLike]]]:
+    """Each sentence with the sources it is measured against: those it cites; for a sentence that
+    cites none (or only sources it was not given), every source the answer cites, or every source
+    provided when the answer cites none. An uncited sentence reads to a visitor as resting on the
+    answer's sources, so it is held to them rather than skipped."""
+    by_number = {source.number: source for source in sources}
+    answer_cites = cited_numbers(text) & by_number.keys()
+    fallback = [by_number[n] for n in sorted(answer_cites or by_number)]
+    pairs = []
+    for sentence in sentences(text):
+        own = sorted(cited_numbers(sentence) & by_number.keys())
+        pairs.append((sentence, [by_number[n] for n in own] if own else fallback))
+    return pairs
+
+
+def support_share(
+    sentence: str, cited: Sequence[SourceLike], *, min_tokens: int = 4, exempt: Iterable[str] = ()
+) -> float | None:
+    """The share of the sentence's content words found in ``cited``; None when the sentence is too
+    short to carry a claim or is an exempt phrase ("I don't know")."""
+    tokens = content_tokens(sentence)
+    if len(tokens) < min_tokens or any(phrase in _normalise(sentence) for phrase in exempt):
+        return None
+    support = set().union(*(_source_tokens(source.text) for source in cited))
+    return len(tokens & support) / len(tokens)
+
+
+@lru_cache(maxsize=512)
+def _source_tokens(text: str) -> frozenset[str]:
+    return frozenset(content_tokens(text))
+
+
+def figure_checks(text: str, sources: Sequence[SourceLike]) -> list[tuple[str, list[figures.FigureCheck]]]:
+    """Each sentence with the check of every figure it states against the sources it cites."""
+    return [
+        (sentence, figures.assess(sentence, [(source.number, source.text) for source in cited]))
+        for sentence, cited in sentence_sources(text, sources)
+    ]
+
+
+def figure_grounding(text: str, sources: Sequence[SourceLike]) -> list[str]:
+    """A figure the cited passage states differently ("14 days" against "30 days") is contradicted;
+    one no cited passage states is unsupported. Without sources there is nothing to check against
+    (as for weak grounding): prompts that are given no sources are not answering from them."""
+    if not sources:
+        return []
+    statuses = {check.status for _sentence, checks in figure_checks(text, sources) for check in checks}
+    return [
+        code
+        for status, code in (
+            (figures.CONTRADICTED, CONTRADICTED_FIGURE),
+            (figures.UNSUPPORTED, UNSUPPORTED_FIGURE),
+        )
+        if status in statuses
+    ]
 
 
 def weak_grounding(
@@ -270,6 +328,7 @@ def _content_rules(text: str, sources: Sequence[SourceLike], config: RuleConfig)
         *professional_referral(text),
         *unknown_citations(text, sources),
         *personal_data(text, sources),
+        *figure_grounding(text, sources),
         *weak_grounding(
             text,
             sources,

@@ -263,6 +263,9 @@ AI_CORE.update(
                 "professional_referral": True,
                 "unknown_citation": True,
                 "personal_data": True,
+                # Figures (amounts, durations, dates, ...) checked against the passages each sentence cites.
+                "contradicted_figure": env.bool("AI_REVIEW_CONTRADICTED_FIGURE", default=True),
+                "unsupported_figure": env.bool("AI_REVIEW_UNSUPPORTED_FIGURE", default=True),
                 "weak_grounding": env.bool("AI_REVIEW_WEAK_GROUNDING", default=True),
             },
             # Weak grounding: a sentence is supported when this share of its content words occurs in
@@ -272,7 +275,7 @@ AI_CORE.update(
             "MAX_UNSUPPORTED_SHARE": env.float("AI_REVIEW_MAX_UNSUPPORTED_SHARE", default=0.0),
             "MIN_SENTENCE_TOKENS": 4,
             "MAX_OUTPUT_CHARS": env.int("AI_REVIEW_MAX_OUTPUT_CHARS", default=6_000),
-            "HIGH_PRIORITY_REASONS": ["high_stakes_prompt", "personal_data"],
+            "HIGH_PRIORITY_REASONS": ["high_stakes_prompt", "personal_data", "contradicted_figure"],
             "LOW_PRIORITY_REASONS": ["empty_output", "refusal"],
             # New high-priority items are mailed to reviewers at most once per window.
             "EMAIL_BATCH_SECONDS": env.int("AI_REVIEW_EMAIL_BATCH_SECONDS", default=300),

@@ -142,6 +142,7 @@ def test_evaluate_lists_every_enabled_rule_in_a_stable_order():
         rules.PROFESSIONAL_REFERRAL,
         rules.UNKNOWN_CITATION,
         rules.PERSONAL_DATA,
+        rules.UNSUPPORTED_FIGURE,  # the address is in no source
         rules.WEAK_GROUNDING,
     ]
     only_pii = rules.RuleConfig(enabled=frozenset({rules.PERSONAL_DATA}))
