@@ -32,6 +32,15 @@ from .chunking import Segment
 from .documents import DocBlock, DocumentParseError, blocks_to_segments, parse_document
 
 STATUSES = ("ok", "encrypted", "no_text", "unreadable", "too_large", "unsupported")
+# The admin's word for each status (``KnowledgeDocument.status``); ``message`` gives the detail.
+STATUS_LABELS = {
+    "ok": "indexed",
+    "encrypted": "encrypted",
+    "no_text": "no extractable text",
+    "unreadable": "unreadable",
+    "too_large": "too large",
+    "unsupported": "unsupported",
+}
 
 KINDS_BY_SUFFIX = {
     ".pdf": "pdf",

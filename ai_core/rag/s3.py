@@ -1,4 +1,4 @@
-"""Ingest text, Markdown and HTML objects from an S3 bucket into the knowledge index.
+"""Ingest PDF, Word (.docx), text, Markdown and HTML objects from an S3 bucket into the knowledge index.
 
 Credentials, region and endpoint come from the environment, the way boto3 reads them everywhere
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``
@@ -9,6 +9,11 @@ must lie inside ``ALLOWED_PREFIXES``, and each object must prove it is public (a
 AllUsers, or a tag) on every run, since an ACL or tag change does not change the ETag. An object
 that stops being public is removed like a deleted one. Citations link to ``PUBLIC_URL_BASE/<key>``,
 where visitors can read the object, never to the endpoint the worker reads from.
+
+Objects are read by ``ai_core.rag.extract``, the same code as the document library's files, so a
+PDF's chunks cite ``PUBLIC_URL_BASE/<key>#page=N``. An object that cannot be read (encrypted, no
+text layer, corrupt, over ``AI_CORE["DOCUMENTS"]["MAX_BYTES"]``) is skipped with its reason in the
+report, and whatever an earlier version of it had indexed stays.
 
 Work is skipped at two levels: an unchanged ETag skips the download, and an unchanged content
 hash (a re-upload of the same bytes) skips parsing and embedding. Deletions are applied only
@@ -32,23 +37,20 @@ from ai_core import conf
 from ai_core.resilience.lease import lease
 from ai_core.resilience.runtime import redis_key, shared_redis
 
-from . import documents
 from .chunking import chunk_segments
-from .conf import retrieval_settings
+from .conf import documents_max_bytes, retrieval_settings
+from .extract import (
+    STATUS_LABELS,
+    Extraction,
+    document_kind,
+    extract_document,
+    extraction_segments,
+    too_large,
+)
 from .models import KnowledgeDocument
 from .services.indexing import SourceRef, chunks_remove, chunks_sync, source_lock
 
 logger = logging.getLogger(__name__)
-
-KINDS = {
-    ".txt": "text",
-    ".text": "text",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-}
-MAX_OBJECT_BYTES = 5 * 1024 * 1024
 
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -149,6 +151,9 @@ class IngestReport:
     embedded: int = 0
     reused: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # Objects that were read but hold nothing to index, with the extractor's reason ("encrypted",
+    # "no extractable text", "unreadable: ...", "too large: ..."); their earlier chunks are kept.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def s3_client():
@@ -237,12 +242,13 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
             source=KnowledgeDocument.Source.S3, bucket=bucket, key__startswith=prefix
         )
     }
-    keep: set[str] = set()  # ingested, unchanged, or failed (a failure never removes anything)
+    keep: set[str] = set()  # ingested, unchanged, skipped or failed (neither removes anything)
+    max_bytes = documents_max_bytes()
     for key, obj in sorted(listing.items()):
         if held.lost.is_set():
             raise S3IngestBusy(f"ingest of s3://{bucket}/{prefix} lost its lease to another run; stopped")
-        kind = KINDS.get(PurePosixPath(key).suffix.lower())
-        if kind is None:
+        kind = document_kind(filename=key)
+        if not kind:
             report.unsupported += 1
             continue
         if not config.allows(bucket, key):  # the listing prefix "help" also returns "helpdesk/..."
@@ -265,6 +271,7 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
                 site_id=site_id,
                 locale=locale,
                 url=url,
+                max_bytes=max_bytes,
             )
         except Exception as err:  # one bad object must not stop the rest; it is reported
             logger.warning("s3 ingest of s3://%s/%s failed: %r", bucket, key, err)
@@ -280,24 +287,33 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
     return report
 
 
-def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale, url) -> None:
+def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale, url, max_bytes) -> None:
     etag = str(obj.get("ETag", "")).strip('"')
     # Where it is shown and cited is part of what was indexed: a new --site or URL base re-indexes.
     same_place = doc is not None and (doc.site_id, doc.locale, doc.url) == (site_id, locale, url)
     if same_place and doc.etag == etag and doc.indexed_at is not None:
         report.unchanged += 1
         return
-    if obj.get("Size", 0) > MAX_OBJECT_BYTES:
-        raise ValueError(f"object is larger than {MAX_OBJECT_BYTES} bytes")
-    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if obj.get("Size", 0) > max_bytes:  # from the listing: not even downloaded
+        _skip(doc, key, too_large(size=obj["Size"], max_bytes=max_bytes), report)
+        return
+    response = client.get_object(Bucket=bucket, Key=key)
+    body = response["Body"].read()
     digest = hashlib.sha256(body).hexdigest()
     with source_lock("s3", f"{bucket}/{key}"):
         if same_place and doc.content_hash == digest and doc.indexed_at is not None:
             KnowledgeDocument.objects.filter(pk=doc.pk).update(etag=etag)
             report.unchanged += 1
             return
-        title, blocks = documents.parse_document(body.decode("utf-8"), kind=kind)
-        title = (title or PurePosixPath(key).stem.replace("-", " ").replace("_", " ").strip() or key)[:255]
+        extraction = extract_document(
+            body, filename=key, content_type=response.get("ContentType"), max_bytes=max_bytes
+        )
+        if not extraction.ok:
+            _skip(doc, key, extraction, report)
+            return
+        title = (
+            extraction.title or PurePosixPath(key).stem.replace("-", " ").replace("_", " ").strip() or key
+        )[:255]
         doc, created = KnowledgeDocument.objects.update_or_create(
             source=KnowledgeDocument.Source.S3,
             bucket=bucket,
@@ -312,13 +328,16 @@ def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale,
                 "site_id": site_id,
                 "locale": locale,
                 "last_modified": obj.get("LastModified"),
+                "status": STATUS_LABELS["ok"],
+                "status_message": "" if extraction.message == "ok" else extraction.message,
+                "page_count": extraction.pages,
             },
         )
         from ai_core import providers
 
         embedder = providers.embedder()
         chunks = chunk_segments(
-            documents.blocks_to_segments(blocks),
+            extraction_segments(extraction),
             title=title,
             config=retrieval_settings().chunking_for(embedder),
         )
@@ -330,3 +349,15 @@ def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale,
     report.updated += not created
     report.embedded += outcome.embedded
     report.reused += outcome.reused
+
+
+def _skip(doc: KnowledgeDocument | None, key: str, extraction: Extraction, report: IngestReport) -> None:
+    """Report an object that holds nothing to index. A document indexed from an earlier version
+    keeps its chunks, ETag and hash (so the next run reads the object again and still says why)
+    and records the status for the admin."""
+    report.skipped.append((key, extraction.message))
+    if doc is not None:
+        KnowledgeDocument.objects.filter(pk=doc.pk).update(
+            status=STATUS_LABELS.get(extraction.status, extraction.status),
+            status_message=extraction.message[:2000],
+        )

@@ -1,4 +1,4 @@
-"""Ingest text, Markdown and HTML objects from S3 into the knowledge index (see ``ai_core.rag.s3``).
+"""Ingest PDF, Word, text, Markdown and HTML objects from S3 into the knowledge index (see ``ai_core.rag.s3``).
 
 Runs in this process by default; ``--queue`` hands the work to a Celery worker instead. Which
 buckets and folders may be read, how an object shows it is public and where citations link are
@@ -86,9 +86,11 @@ class Command(BaseCommand):
             f"s3://{bucket}/{prefix} for {scope}: {report.listed} listed, {report.created} new, "
             f"{report.updated} changed, {report.unchanged} unchanged, {report.removed} removed, "
             f"{report.unsupported} unsupported, {report.not_public} not public, "
-            f"{report.not_allowed} outside the allowed prefixes; "
+            f"{report.not_allowed} outside the allowed prefixes, {len(report.skipped)} skipped; "
             f"{report.embedded} chunks embedded, {report.reused} reused."
         )
+        for key, reason in report.skipped:  # known conditions of a file, not errors of the run
+            self.stdout.write(self.style.WARNING(f"  skipped: {key}: {reason}"))
         for key, error in report.failed:
             self.stderr.write(f"  failed: {key}: {error}")
         if report.failed:
