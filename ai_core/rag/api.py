@@ -11,6 +11,7 @@ from ai_core.rag.s3 import S3IngestBusy, S3IngestError, S3IngestRefused, s3_inge
 from ai_core.rag.selectors import IndexEmbedderMismatchError, PageIndexStatus, page_index_status, retrieve
 from ai_core.rag.services.freshness import output_is_stale, provenance_link_regenerated
 from ai_core.rag.services.indexing import (
+    ChunkSnapshot,
     SourceRef,
     SyncOutcome,
     chunks_remove,
@@ -20,10 +21,11 @@ from ai_core.rag.services.indexing import (
     pages_index_current,
     source_lock,
 )
-from ai_core.rag.signals import page_indexed
+from ai_core.rag.signals import chunks_replaced, page_indexed
 
 __all__ = [
     "Chunk",
+    "ChunkSnapshot",
     "DocBlock",
     "DocumentParseError",
     "EXTRACTION_STATUSES",
@@ -38,6 +40,7 @@ __all__ = [
     "SyncOutcome",
     "chunk_segments",
     "chunks_remove",
+    "chunks_replaced",
     "chunks_sync",
     "document_kind",
     "documents_max_bytes",

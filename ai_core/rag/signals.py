@@ -5,9 +5,18 @@
 
 ``outputs_marked_stale``: outputs lost a cited chunk; kwargs ``request_ids``, ``reason``. Sent
 after commit. The response cache listens here to drop cached answers built on them.
+
+``chunks_replaced``: ``chunks_sync`` removed or rewrote stored chunks of a source; kwargs
+``page_id``, ``document_id`` (one of them ``None``), ``removed`` and ``current``, tuples of
+``ChunkSnapshot`` (the chunks that went, with their text; the source's chunks after the sync).
+Sent *inside* the sync's transaction, under the source's lock, because it is the last moment the
+removed chunks' text is known: receivers write in that transaction (the review app retires the
+approved answers citing them and queues each for a reviewer with the old and new text) and must
+not raise; a receiver's failure would undo the index run.
 """
 
 from django.dispatch import Signal
 
 page_indexed = Signal()
 outputs_marked_stale = Signal()
+chunks_replaced = Signal()

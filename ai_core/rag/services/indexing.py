@@ -28,6 +28,7 @@ from ai_core.services.usage import usage_log_record
 from ..chunking import CHUNKER_VERSION, Chunk
 from ..conf import retrieval_settings
 from ..models import KnowledgeChunk, KnowledgeDocument, PageIndexState
+from ..signals import chunks_replaced
 from .freshness import outputs_mark_stale
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,32 @@ class SourceRef:
 
     def chunk_filter(self) -> dict:
         return {"page_id": self.page_id} if self.page_id is not None else {"document": self.document}
+
+
+@dataclass(kw_only=True, frozen=True)
+class ChunkSnapshot:
+    """A stored chunk as ``chunks_replaced`` hands it to receivers: enough to show what a cited
+    passage said before a publish and what covers the same blocks after it."""
+
+    id: int
+    position: int
+    block_ids: tuple[str, ...]
+    heading_path: str
+    text: str
+    content_hash: str
+    page_revision_id: int | None
+
+    @classmethod
+    def of(cls, row: KnowledgeChunk) -> ChunkSnapshot:
+        return cls(
+            id=row.pk,
+            position=row.position,
+            block_ids=tuple(row.block_ids),
+            heading_path=row.heading_path,
+            text=row.text,
+            content_hash=row.content_hash,
+            page_revision_id=row.page_revision_id,
+        )
 
 
 @dataclass(kw_only=True)
@@ -258,7 +285,7 @@ def chunks_sync(
             ],
             batch_size=500,
         )
-    KnowledgeChunk.objects.bulk_create(
+    created = KnowledgeChunk.objects.bulk_create(
         [
             _apply(
                 KnowledgeChunk(
@@ -281,6 +308,16 @@ def chunks_sync(
     outcome.removed_ids = removed_ids
     if removed_ids:
         outcome.stale_outputs = outputs_mark_stale(chunk_ids=removed_ids, reason=_reason(source, "changed"))
+        removed_set = set(removed_ids)
+        chunks_replaced.send(
+            sender=KnowledgeChunk,
+            page_id=source.page_id,
+            document_id=source.document.pk if source.document is not None else None,
+            removed=tuple(ChunkSnapshot.of(row) for row in existing if row.pk in removed_set),
+            current=tuple(
+                ChunkSnapshot.of(row) for row in sorted([*kept, *created], key=lambda r: r.position)
+            ),
+        )
     logger.info(
         "rag sync %s %s: %d chunks, %d embedded, %d reused, %d removed, %d outputs marked stale",
         *source.subject,
