@@ -6,6 +6,8 @@ Registered from ``wagtail_hooks``; the views themselves live in ``review.views``
 from __future__ import annotations
 
 from django.contrib.admin import SimpleListFilter
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import get_user_model
 from django.urls import re_path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -17,6 +19,7 @@ from wagtail_modeladmin.menus import ModelAdminMenuItem
 from wagtail_modeladmin.options import ModelAdmin
 
 from . import rules, views
+from .assignment import review_assignable_users, review_items_filter_by_assignee, reviewer_label
 from .conf import review_settings
 from .models import ReviewItem
 from .selectors import APPROVE_PERMISSION, review_pending_count
@@ -146,6 +149,27 @@ class EscalatedFilter(SimpleListFilter):
         return queryset
 
 
+class AssigneeFilter(SimpleListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        people = [
+            (str(u.pk), reviewer_label(u)) for u in review_assignable_users() if u.pk != request.user.pk
+        ]
+        return [("me", "Assigned to me"), ("none", "Unassigned"), *people]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            return review_items_filter_by_assignee(
+                queryset=queryset, assignee=self.value(), user=request.user
+            )
+        except ValueError as err:
+            raise IncorrectLookupParameters(str(err)) from err
+
+
 class ReviewItemAdmin(ModelAdmin):
     model = ReviewItem
     menu_label = "Review"
@@ -161,10 +185,18 @@ class ReviewItemAdmin(ModelAdmin):
     permission_helper_class = ReviewPermissionHelper
     url_helper_class = ReviewURLHelper
     button_helper_class = ReviewButtonHelper
-    list_display = ("output", "priority_tag", "status_tag", "reason_list", "prompt", "waiting")
+    list_display = ("output", "priority_tag", "status_tag", "reason_list", "prompt", "assigned", "waiting")
     list_display_add_buttons = "output"
-    list_filter = ("status", "priority", ReasonFilter, PromptKeyFilter, EscalatedFilter, "created_at")
-    list_select_related = ("ai_request", "reviewer")
+    list_filter = (
+        "status",
+        "priority",
+        AssigneeFilter,
+        ReasonFilter,
+        PromptKeyFilter,
+        EscalatedFilter,
+        "created_at",
+    )
+    list_select_related = ("ai_request", "reviewer", "assignee")
     list_per_page = 50
     search_fields = ("original_text", "edited_text", "decision_note", "ai_request__prompt_key")
     # Highest priority first, then the longest-waiting.
@@ -227,6 +259,12 @@ class ReviewItemAdmin(ModelAdmin):
 
     prompt.admin_order_field = "ai_request__prompt_key"
 
+    def assigned(self, obj: ReviewItem) -> str:
+        return reviewer_label(obj.assignee) if obj.assignee_id else "—"
+
+    assigned.short_description = "Assignee"
+    assigned.admin_order_field = "assignee__" + get_user_model().USERNAME_FIELD
+
     def waiting(self, obj: ReviewItem) -> str:
         return timesince(obj.created_at)
 
@@ -272,6 +310,7 @@ class ReviewItemAdmin(ModelAdmin):
             ("approve", self._decision_view(views.ApproveView)),
             ("approve_with_edits", self._decision_view(views.ApproveWithEditsView)),
             ("reject", self._decision_view(views.RejectView)),
+            ("assign", self._decision_view(views.AssignView)),
         ]
         return tuple(
             re_path(helper.get_action_url_pattern(action), view, name=helper.get_action_url_name(action))

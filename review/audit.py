@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wagtail.log_actions import LogFormatter
 
-from . import rules, services
+from . import assignment, rules, services
 
 
 class FlagFormatter(LogFormatter):
@@ -54,7 +54,24 @@ class EscalateFormatter(LogFormatter):
         return f"Escalated: pending too long, priority raised from {previous} to High"
 
 
+class AssignFormatter(LogFormatter):
+    label = "Assign an AI output awaiting review"
+
+    def format_message(self, log_entry) -> str:
+        return f"Assigned to {log_entry.data.get('assignee') or 'a reviewer'}"
+
+
+class UnassignFormatter(LogFormatter):
+    label = "Unassign an AI output awaiting review"
+
+    def format_message(self, log_entry) -> str:
+        previous = log_entry.data.get("previous")
+        return f"Unassigned (was {previous})" if previous else "Unassigned"
+
+
 FORMATTERS = {
+    assignment.ACTION_ASSIGN: AssignFormatter,
+    assignment.ACTION_UNASSIGN: UnassignFormatter,
     services.ACTION_FLAG: FlagFormatter,
     services.ACTION_APPROVE: ApproveFormatter,
     services.ACTION_APPROVE_WITH_EDITS: ApproveWithEditsFormatter,

@@ -43,3 +43,32 @@ class BulkDecisionForm(forms.Form):
         if data.get("action") == "reject" and not (data.get("note") or "").strip():
             self.add_error("note", "A note is required to reject.")
         return data
+
+
+class AssignForm(forms.Form):
+    """``assignee``: "me", "" (nobody) or a reviewer's primary key; cleaned to a user or None."""
+
+    assignee = forms.ChoiceField(label="Assign to", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        from .assignment import review_assignable_users, reviewer_label
+
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.reviewers = {str(u.pk): u for u in review_assignable_users()}
+        self.fields["assignee"].choices = [
+            ("", "Nobody (unassigned)"),
+            ("me", "Me"),
+            *((pk, reviewer_label(u)) for pk, u in self.reviewers.items() if u.pk != user.pk),
+        ]
+
+    @classmethod
+    def for_item(cls, item: ReviewItem, *, user, **kwargs) -> AssignForm:
+        current = "me" if item.assignee_id == user.pk else str(item.assignee_id or "")
+        return cls(user=user, initial={"assignee": current}, **kwargs)
+
+    def clean_assignee(self):
+        value = self.cleaned_data["assignee"]
+        if value == "me":
+            return self.user
+        return self.reviewers[value] if value else None

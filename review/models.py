@@ -55,6 +55,15 @@ class ReviewItem(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     # Set once the item has been listed in a mail to reviewers, so a batch never repeats it.
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The reviewer who has taken the item on (review/assignment.py); mails about it go to them.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_review_items",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "created_at"]

@@ -20,7 +20,7 @@ from ai_core.resilience.runtime import redis_key, shared_redis
 
 from .conf import review_settings
 from .models import ReviewItem
-from .selectors import reviewer_emails
+from .selectors import APPROVE_PERMISSION, reviewer_emails
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,25 @@ def _send(*, subject: str, template: str, items: list[ReviewItem], recipients: l
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
+def _still_a_reviewer(user) -> bool:
+    # As review.assignment.user_can_be_assigned; not imported, as assignment queues this module's task.
+    return user.is_active and user.has_perm(APPROVE_PERMISSION)
+
+
+def _by_recipients(items: list[ReviewItem], group: list[str]) -> list[tuple[list[str], list[ReviewItem]]]:
+    """An assigned item is mailed to its assignee alone; an unassigned one (or one whose assignee
+    can no longer decide, or has no address) to every reviewer."""
+    batches: dict[tuple[str, ...], list[ReviewItem]] = {}
+    for item in items:
+        assignee = item.assignee
+        to = (
+            (assignee.email,) if assignee and assignee.email and _still_a_reviewer(assignee) else tuple(group)
+        )
+        if to:
+            batches.setdefault(to, []).append(item)
+    return [(list(to), batch) for to, batch in batches.items()]
+
+
 def review_digest_send() -> int:
     """One mail listing the high-priority items not yet mailed; returns how many it listed."""
     # Cleared first: an item flagged from now on schedules the next digest rather than being
@@ -61,8 +80,8 @@ def review_digest_send() -> int:
     recipients = reviewer_emails()
     with transaction.atomic():
         items = list(
-            ReviewItem.objects.select_for_update(skip_locked=True)
-            .select_related("ai_request")
+            ReviewItem.objects.select_for_update(skip_locked=True, of=("self", "ai_request"))
+            .select_related("ai_request", "assignee")
             .filter(
                 status=ReviewItem.Status.PENDING, priority=ReviewItem.Priority.HIGH, notified_at__isnull=True
             )
@@ -70,21 +89,47 @@ def review_digest_send() -> int:
         )
         if not items:
             return 0
-        if not recipients:
+        batches = _by_recipients(items, recipients)
+        if not batches:
             logger.warning("review digest: %d high-priority items but no reviewer has an email", len(items))
             return 0
-        subject = f"[{settings.WAGTAIL_SITE_NAME}] {len(items)} high-priority AI output(s) awaiting review"
-        _send(subject=subject, template="review/emails/digest.txt", items=items, recipients=recipients)
-        ReviewItem.objects.filter(pk__in=[item.pk for item in items]).update(notified_at=timezone.now())
-    return len(items)
+        mailed = []
+        for to, batch in batches:
+            subject = (
+                f"[{settings.WAGTAIL_SITE_NAME}] {len(batch)} high-priority AI output(s) awaiting review"
+            )
+            _send(subject=subject, template="review/emails/digest.txt", items=batch, recipients=to)
+            mailed += [item.pk for item in batch]
+        ReviewItem.objects.filter(pk__in=mailed).update(notified_at=timezone.now())
+    return len(mailed)
 
 
 def review_escalation_send(*, item_ids: list[int]) -> None:
     recipients = reviewer_emails()
     items = list(
-        ReviewItem.objects.select_related("ai_request").filter(pk__in=item_ids).order_by("created_at")
+        ReviewItem.objects.select_related("ai_request", "assignee")
+        .filter(pk__in=item_ids)
+        .order_by("created_at")
     )
-    if not items or not recipients:
-        return
-    subject = f"[{settings.WAGTAIL_SITE_NAME}] {len(items)} AI output(s) escalated: pending review too long"
-    _send(subject=subject, template="review/emails/escalation.txt", items=items, recipients=recipients)
+    for to, batch in _by_recipients(items, recipients):
+        subject = (
+            f"[{settings.WAGTAIL_SITE_NAME}] {len(batch)} AI output(s) escalated: pending review too long"
+        )
+        _send(subject=subject, template="review/emails/escalation.txt", items=batch, recipients=to)
+
+
+def review_assignment_notice_send(*, item_id: int) -> bool:
+    """Tell a reviewer an item was assigned to them (by someone else). Returns whether it was sent:
+    not when the item was decided or reassigned meanwhile."""
+    item = (
+        ReviewItem.objects.select_related("ai_request", "assignee")
+        .filter(pk=item_id, status=ReviewItem.Status.PENDING, assignee__isnull=False)
+        .first()
+    )
+    if item is None or not item.assignee.email or not _still_a_reviewer(item.assignee):
+        return False
+    subject = f"[{settings.WAGTAIL_SITE_NAME}] An AI output awaiting review was assigned to you"
+    _send(
+        subject=subject, template="review/emails/assigned.txt", items=[item], recipients=[item.assignee.email]
+    )
+    return True

@@ -19,3 +19,11 @@ def escalate_stale_reviews() -> int:
     from .services import review_items_escalate
 
     return len(review_items_escalate())
+
+
+@shared_task(name="review.send_assignment_notice", ignore_result=True, soft_time_limit=60, time_limit=90)
+def send_assignment_notice(item_id: int) -> bool:
+    """Queued on commit when a reviewer assigns an item to a colleague."""
+    from .notifications import review_assignment_notice_send
+
+    return review_assignment_notice_send(item_id=item_id)

@@ -13,8 +13,8 @@ from django.utils.functional import cached_property
 from django.views.defaults import permission_denied
 from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView, WMABaseView
 
-from . import edits, services
-from .forms import ApproveForm, ApproveWithEditsForm, BulkDecisionForm, RejectForm
+from . import assignment, edits, services
+from .forms import ApproveForm, ApproveWithEditsForm, AssignForm, BulkDecisionForm, RejectForm
 from .models import ReviewItem
 from .selectors import review_item_history, review_item_sources, review_item_unsupported
 
@@ -75,6 +75,7 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             "unsupported": review_item_unsupported(item=item, sources=sources),
             "history": review_item_history(item=item)[:50],
             "edit_diff": edits.review_item_edit_diff(item=item),
+            **self.assignment_context(item),
             "history_url": url("history", item.pk),
             "can_decide": can_decide,
             **(
@@ -90,6 +91,14 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             ),
         }
         return super().get_context_data(**context, **kwargs)
+
+    def assignment_context(self, item: ReviewItem) -> dict:
+        if not (item.is_pending and self.permission_helper.user_can_approve(self.request.user)):
+            return {}
+        return {
+            "assign_form": AssignForm.for_item(item, user=self.request.user, auto_id="assign-%s"),
+            "assign_url": self.url_helper.get_action_url("assign", item.pk),
+        }
 
 
 class ReviewHistoryView(ForbiddenMixin, HistoryView):
@@ -198,6 +207,49 @@ class RejectView(DecisionView):
 
     def success_message(self, item: ReviewItem) -> str:
         return f"{item} rejected: visitors see a neutral message."
+
+
+class AssignView(ForbiddenMixin, InstanceSpecificView):
+    """Assign a pending item to oneself, a colleague or nobody: a POST from the inspect page (GET
+    shows the same form on its own page). Only those who may decide may assign."""
+
+    template_name = "review/decision.html"
+    page_title = "Assign"
+    submit_label = "Assign"
+    submit_classname = "button"
+
+    def check_action_permitted(self, user):
+        return self.permission_helper.user_can_approve(user)
+
+    @cached_property
+    def inspect_url(self) -> str:
+        return self.url_helper.get_action_url("inspect", self.instance.pk)
+
+    def get(self, request, *args, **kwargs):
+        form = AssignForm.for_item(self.instance, user=request.user)
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def post(self, request, *args, **kwargs):
+        form = AssignForm(request.POST, user=request.user)
+        if not form.is_valid():
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 400
+            return response
+        try:
+            item = assignment.review_item_assign(
+                item=self.instance, assignee=form.cleaned_data["assignee"], user=request.user
+            )
+        except assignment.ReviewAssignmentError as err:
+            messages.error(request, str(err))
+            return redirect(self.inspect_url)
+        if item.assignee is None:
+            messages.success(request, f"{item} is unassigned.")
+        else:
+            messages.success(request, f"{item} is assigned to {assignment.reviewer_label(item.assignee)}.")
+        return redirect(self.inspect_url)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(item=self.instance, inspect_url=self.inspect_url, **kwargs)
 
 
 class ReviewBulkView(ForbiddenMixin, WMABaseView):

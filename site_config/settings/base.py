@@ -208,6 +208,7 @@ LECTERN_TASK_WORKLOADS = {
     "budgets.send_alert_email": "maintenance",
     "review.send_digest": "maintenance",
     "review.escalate_stale": "maintenance",
+    "review.send_assignment_notice": "maintenance",
     "content.summaries_catch_up": "maintenance",
     "maintenance.publish_scheduled": "maintenance",
     "maintenance.clear_sessions": "maintenance",
