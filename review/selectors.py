@@ -61,6 +61,10 @@ class SourceView:
     cited: bool = False
     chunk_id: str = ""
     page_id: int | None = None
+    # A document's passage: the PDF page it is on, and that page's whole text (the passages of
+    # the page, in order), so the reviewer reads the sentence in its context.
+    document_page: int | None = None
+    page_text: str = ""
 
 
 def _chunks_by_id(chunk_ids: list[str]) -> dict[str, object]:
@@ -80,9 +84,11 @@ def review_item_sources(*, item: ReviewItem) -> list[SourceView]:
     citations = ai_request.citations or []
     chunks = _chunks_by_id([str(c.get("chunk_id", "")) for c in citations])
     cited = rules.cited_numbers(item.original_text)
+    pages = _document_page_texts(chunks.values())
     sources = []
     for citation in citations:
         chunk = chunks.get(str(citation.get("chunk_id", "")))
+        document_page = getattr(chunk, "page", None)
         sources.append(
             SourceView(
                 number=int(citation.get("number", 0)),
@@ -92,9 +98,31 @@ def review_item_sources(*, item: ReviewItem) -> list[SourceView]:
                 cited=int(citation.get("number", 0)) in cited,
                 chunk_id=str(citation.get("chunk_id", "")),
                 page_id=getattr(chunk, "page_id", None),
+                document_page=document_page,
+                page_text=pages.get((getattr(chunk, "document_id", None), document_page), ""),
             )
         )
     return sources
+
+
+def _document_page_texts(chunks) -> dict[tuple[int, int], str]:
+    """(document id, page) -> the text of that page, from the stored chunks of the documents cited
+    (chunks never straddle a page; overlapping sentences are kept once). One query."""
+    wanted = {(c.document_id, c.page) for c in chunks if getattr(c, "document_id", None) and c.page}
+    if not wanted:
+        return {}
+    from ai_core.rag.models import KnowledgeChunk
+
+    sentences: dict[tuple[int, int], list[str]] = {}
+    rows = KnowledgeChunk.objects.filter(document_id__in={d for d, _ in wanted}).order_by(
+        "document_id", "position"
+    )
+    for row in rows.only("page_id", "document_id", "block_ids", "text", "position"):
+        key = (row.document_id, row.page)
+        if key in wanted:
+            seen = sentences.setdefault(key, [])
+            seen.extend(line for line in row.text.split("\n") if line.strip() and line not in seen)
+    return {key: "\n".join(lines) for key, lines in sentences.items()}
 
 
 def review_item_unsupported(*, item: ReviewItem, sources: list[SourceView]) -> list[str]:

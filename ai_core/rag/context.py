@@ -14,8 +14,11 @@ from .selectors import NO_SITE, RetrievedChunk, page_summary_chunks, retrieve
 from .services.freshness import output_provenance_record
 
 
-def _title(title: str, heading_path: str) -> str:
-    return f"{title} > {heading_path}" if heading_path else title
+def _title(title: str, heading_path: str, page: int | None = None) -> str:
+    """ "Title > Section", and for a document's page "Title > Section, page 4": the citation says
+    where in a long PDF the passage is, as its link (``#page=4``) opens there."""
+    text = f"{title} > {heading_path}" if heading_path else title
+    return f"{text}, page {page}" if page else text
 
 
 def rag_answer_context(*, request, spec) -> PromptContext:
@@ -41,7 +44,7 @@ def rag_answer_context(*, request, spec) -> PromptContext:
             number=n,
             chunk_id=str(r.chunk_id),
             text=r.text,
-            title=_title(r.title, r.heading_path),
+            title=_title(r.title, r.heading_path, r.page),
             url=r.url,
         )
         for n, r in enumerate(results, start=1)
@@ -60,7 +63,11 @@ def page_summary_context(*, request, spec) -> PromptContext:
     )
     sources = [
         Source(
-            number=n, chunk_id=str(c.pk), text=c.text, title=_title(c.title, c.heading_path), url=c.anchor_url
+            number=n,
+            chunk_id=str(c.pk),
+            text=c.text,
+            title=_title(c.title, c.heading_path, c.page),
+            url=c.anchor_url,
         )
         for n, c in enumerate(chunks, start=1)
     ]

@@ -45,6 +45,7 @@ class RetrievedChunk:
     vector_similarity: float | None = None
     text_coverage: float | None = None
     block_ids: tuple[str, ...] = field(default=())
+    page: int | None = None  # a document chunk's page (PDF), which ``url`` links with ``#page=N``
 
 
 def page_linked_document_ids(*, page_id: int) -> list[int]:
@@ -373,6 +374,7 @@ def _retrieve_in(
             vector_similarity=f.evidence.get("vector"),
             text_coverage=f.evidence.get("text"),
             block_ids=tuple(rows[f.id].block_ids),
+            page=rows[f.id].page,
         )
         for f in chosen
         if f.id in rows  # removed between the candidate query and now

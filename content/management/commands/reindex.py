@@ -7,6 +7,10 @@ index rows the workers write (content/reindexing.py), not Celery results. An int
 that run began, at their live revision and with the current embedder, are skipped (``--restart``
 does them all again). ``--in-process`` (and ``--page``) index here instead, one page after another.
 
+``--documents`` re-indexes the document library instead (content/documents), in this process:
+files whose content, title, URL and site are as last indexed are hashed and skipped, not extracted
+(``--force`` redoes them).
+
 ``--dry-run`` chunks the pages and compares against what is stored, then reports how many chunks
 would be embedded and an estimate of tokens and cost, before anything is spent. ``--all`` also
 removes chunks of pages that no longer exist and re-embeds everything made by another embedder
@@ -64,6 +68,11 @@ class Command(BaseCommand):
         )
         which.add_argument("--page", type=int, metavar="ID", help="One page by id.")
         which.add_argument("--since", metavar="DATE", help="Pages published at or after DATE.")
+        which.add_argument(
+            "--documents",
+            action="store_true",
+            help="Every document of the document library (in this process; unchanged files are skipped).",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Estimate work, tokens and cost; change nothing."
         )
@@ -97,7 +106,7 @@ class Command(BaseCommand):
             help="Give up when no page finishes for S seconds (default 900: longer than a redelivery).",
         )
 
-    def _progress(self, done: int, total: int, started: float) -> None:
+    def _progress(self, done: int, total: int, started: float, *, unit: str = "pages") -> None:
         """Redrawn in place on a terminal; in a log, one line per tenth of the work."""
         interactive = self.stdout.isatty()
         tenth = done * 10 // total if total else 10
@@ -107,7 +116,7 @@ class Command(BaseCommand):
         width = 30
         filled = int(width * done / total)
         rate = done / max(time.monotonic() - started, 1e-6)
-        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages  {rate:.1f} pages/s"
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}  {rate:.1f} {unit}/s"
         if not interactive:
             line = line.lstrip("\r")
         self.stdout.write(line, ending="\n" if done == total or not interactive else "")
@@ -126,8 +135,14 @@ class Command(BaseCommand):
         restart: bool,
         stall_timeout: float,
         force: bool = False,
+        documents: bool = False,
         **options,
     ):
+        if documents:
+            if dry_run:
+                raise CommandError("--dry-run is not available with --documents")
+            self._documents(force=force)
+            return
         since_at = parse_since(since) if since else None
         if page is not None and page < 1:
             raise CommandError("--page must be a positive page id")
@@ -195,6 +210,36 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(totals.failed)} page(s) failed to index; see the messages above. "
                 "Run the same command again to retry them (finished pages are skipped)."
+            )
+
+    def _documents(self, *, force: bool) -> None:
+        """Every library document, one after another, with a progress bar; a file that cannot be
+        read is listed with its status (and keeps what it had indexed), and fails the command."""
+        from content.documents.indexing import documents_index_sync, documents_to_reindex
+
+        ids = documents_to_reindex()
+        embedder = providers.embedder()
+        self.stdout.write(f"{len(ids)} document(s) to process with embedder {embedder.embedder_id}")
+        started = time.monotonic()
+        totals = documents_index_sync(
+            document_ids=ids,
+            force=force,
+            progress=lambda done, _totals: self._progress(done, len(ids), started, unit="documents"),
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Re-indexed {totals.documents} document(s) in {time.monotonic() - started:.1f}s: "
+                f"{totals.chunks} chunks, {totals.embedded} embedded, {totals.reused} reused, "
+                f"{totals.removed} removed; {totals.skipped} unchanged (--force redoes them)."
+            )
+        )
+        for document_id, message in sorted(totals.not_indexed.items()):
+            self.stderr.write(f"document {document_id} not indexed: {message}")
+        for document_id, error in sorted(totals.failed.items()):
+            self.stderr.write(f"document {document_id}: {error}")
+        if totals.failed or totals.not_indexed:
+            raise CommandError(
+                f"{len(totals.failed) + len(totals.not_indexed)} document(s) could not be indexed; see above."
             )
 
     def _in_process(self, page_ids: list[int], started: float, *, force: bool) -> BatchReport:
