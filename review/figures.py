@@ -14,6 +14,8 @@ What is and is not a figure, deliberately:
   equals "14 days", but "10 working days" is not "14 days" and "a month" is not "30 days".
 - A plain number (a count, a year, a clause number) is checked for presence only: it has no unit
   to say which figure of the passage it should be compared with, so it can never "contradict".
+  Plain whole numbers below ten are not checked: style guides write them as words, and like the
+  number words they are prose ("step 2", "1 of our 3 plans", a model's own enumeration).
 - Citation markers ``[1]`` and list numbering ("1." at the start of a line) are not figures.
 """
 
@@ -468,6 +470,8 @@ def assess(sentence: str, passages: Sequence[tuple[int, str]]) -> list[FigureChe
     in_passages = [(number, figure) for number, text in passages for figure in extract_figures(text)]
     checks = []
     for figure in extract_figures(sentence):
+        if figure.kind == NUMBER and figure.low < 10 and figure.low == figure.low.to_integral_value():
+            continue
         match = next(((n, f) for n, f in in_passages if matches(figure, f)), None)
         if match:
             checks.append(FigureCheck(figure=figure, status=SUPPORTED, source=match[0], evidence=match[1]))

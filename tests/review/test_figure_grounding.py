@@ -50,6 +50,7 @@ def flags(text: str, sources=SOURCES) -> list[str]:
         "1. Ask within 30 days [1].\n2. Wait for the refund [1].",
         "Refunds within 30 days. [1] Free shipping over £90. [2]",  # citation after the full stop
         "I don't know: the available sources don't answer this question.",
+        "There are 3 ways to ask, and step 2 is the quickest [1].",  # small numbers are prose
     ],
 )
 def test_figures_stated_as_the_cited_source_states_them_do_not_flag(text):
@@ -72,9 +73,9 @@ def test_figures_stated_as_the_cited_source_states_them_do_not_flag(text):
         ("Write to sales@example.com [2].", [rules.CONTRADICTED_FIGURE]),
         ("Refunds are paid within 2 months [1].", [rules.UNSUPPORTED_FIGURE]),
         ("You get €50 back [2].", [rules.CONTRADICTED_FIGURE]),  # another currency, same kind
-        ("There are 3 ways to get a refund [1].", [rules.UNSUPPORTED_FIGURE]),
+        ("There are 12 ways to get a refund [1].", [rules.UNSUPPORTED_FIGURE]),
         (
-            "Refunds within 14 days [1]. There are 3 ways to get one [1].",
+            "Refunds within 14 days [1]. There are 12 ways to get one [1].",
             [rules.CONTRADICTED_FIGURE, rules.UNSUPPORTED_FIGURE],
         ),
     ],
@@ -93,10 +94,10 @@ def test_a_figure_cited_to_the_wrong_source_is_not_supported_by_the_right_one():
 
 def test_an_uncited_sentence_is_held_to_the_sources_the_answer_cites():
     # The answer cites only [2]: "30 days" (from source 1) is held to source 2, whose "two weeks"
-    # it contradicts; a plain "3" is in neither.
+    # it contradicts; a plain "12" is in neither.
     text = "Orders over £90 ship free [2]. Refunds are possible within 30 days."
     assert flags(text) == [rules.CONTRADICTED_FIGURE]
-    assert flags("Orders over £90 ship free [2]. There are 3 ways to get one.") == [rules.UNSUPPORTED_FIGURE]
+    assert flags("Orders over £90 ship free [2]. There are 12 ways to get one.") == [rules.UNSUPPORTED_FIGURE]
     # Citing nothing at all, an answer is held to every source it was given.
     assert flags("Refunds are possible within 30 days. Orders over £90 ship free.") == []
     assert flags("Refunds are possible within 60 days.") == [rules.CONTRADICTED_FIGURE]
