@@ -23,7 +23,8 @@ class Command(BaseCommand):
         if not source.is_dir():
             raise CommandError(f"demo content folder not found: {source}")
         sections = sorted(
-            (p for p in source.iterdir() if p.is_dir()),
+            # "_documents" (the generated documents' text) and "__pycache__" are not sections.
+            (p for p in source.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))),
             key=lambda p: (SECTION_ORDER.index(p.name) if p.name in SECTION_ORDER else 99, p.name),
         )
         if not sections:

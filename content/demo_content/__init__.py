@@ -1,0 +1,1 @@
+"""The demo site's text (Markdown, one folder per section) and its generated documents (``documents``)."""
