@@ -265,7 +265,7 @@ def support_share(
     """The share of the sentence's content words found in ``cited``; None when the sentence is too
     short to carry a claim or is an exempt phrase ("I don't know")."""
     tokens = content_tokens(sentence)
-    if len(tokens) < min_tokens or any(phrase in _normalise(sentence) for phrase in exempt):
+    if len(tokens) < min_tokens or any(_normalise(phrase) in _normalise(sentence) for phrase in exempt):
         return None
     support = set().union(*(_source_tokens(source.text) for source in cited))
     return len(tokens & support) / len(tokens)

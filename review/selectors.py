@@ -14,7 +14,6 @@ from wagtail.log_actions import registry as log_registry
 from ai_core.selectors import PercentileCont, range_bounds
 
 from . import rules
-from .conf import review_settings
 from .models import ReviewItem
 
 APPROVE_PERMISSION = "review.approve_reviewitem"
@@ -123,19 +122,6 @@ def _document_page_texts(chunks) -> dict[tuple[int, int], str]:
             seen = sentences.setdefault(key, [])
             seen.extend(line for line in row.text.split("\n") if line.strip() and line not in seen)
     return {key: "\n".join(lines) for key, lines in sentences.items()}
-
-
-def review_item_unsupported(*, item: ReviewItem, sources: list[SourceView]) -> list[str]:
-    """The output's sentences no source text supports, to point the reviewer at them."""
-    config = review_settings().rules
-    unsupported, _checked = rules.unsupported_sentences(
-        item.original_text,
-        [source for source in sources if source.text],
-        min_support=config.min_sentence_support,
-        min_tokens=config.min_sentence_tokens,
-        exempt_phrases=config.grounding_exempt_phrases,
-    )
-    return unsupported
 
 
 def review_item_history(*, item: ReviewItem) -> QuerySet:

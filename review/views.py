@@ -16,7 +16,8 @@ from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, Instan
 from . import assignment, edits, services
 from .forms import ApproveForm, ApproveWithEditsForm, AssignForm, BulkDecisionForm, RejectForm
 from .models import ReviewItem
-from .selectors import review_item_history, review_item_sources, review_item_unsupported
+from .selectors import review_item_history, review_item_sources
+from .verdicts import review_item_verdicts
 
 
 class ForbiddenMixin:
@@ -72,7 +73,7 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             "item": item,
             "ai_request": item.ai_request,
             "sources": sources,
-            "unsupported": review_item_unsupported(item=item, sources=sources),
+            "verdicts": review_item_verdicts(item=item, sources=sources),
             "history": review_item_history(item=item)[:50],
             "edit_diff": edits.review_item_edit_diff(item=item),
             **self.assignment_context(item),
