@@ -11,10 +11,12 @@ class AiCoreConfig(AppConfig):
         label, and connect its receivers through ``signal_handlers.register_signal_handlers()``."""
         from django.core import checks
 
+        from .answers.conf import check_approved_answer_settings
         from .checks import check_prompt_files, check_prompt_source, check_stream_settings
         from .signal_handlers import register_signal_handlers
 
         checks.register(check_prompt_files, "ai_core")
         checks.register(check_prompt_source, "ai_core")
         checks.register(check_stream_settings, "ai_core")
+        checks.register(check_approved_answer_settings, "ai_core")
         register_signal_handlers()

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from ai_core.answers.api import approved_answer_create
 from ai_core.models import AIRequest
 from ai_core.services import ReviewNotPending, ai_request_review_resolve
 
@@ -92,6 +93,14 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
         item.status, item.reviewer, item.decided_at = status, user, timezone.now()
         item.decision_note, item.edited_text = note, edited_text or ""
         item.save(update_fields=["status", "reviewer", "decided_at", "decision_note", "edited_text"])
+        if status != ReviewItem.Status.REJECTED:
+            # Kept for reuse (ai_core decides whether this kind of output can answer later questions).
+            approved_answer_create(
+                request=ai_request,
+                text=ai_request.result,
+                approved_by=user,
+                edited=status == ReviewItem.Status.APPROVED_WITH_EDITS,
+            )
         action = {
             ReviewItem.Status.APPROVED: ACTION_APPROVE,
             ReviewItem.Status.APPROVED_WITH_EDITS: ACTION_APPROVE_WITH_EDITS,

@@ -67,9 +67,10 @@ def _final_from_row(ai_request: AIRequest) -> str:
     body = serialize_request(ai_request)
     if ai_request.status == AIRequest.Status.FAILED:
         return _sse("error", {"status": body["status"], "message": body["error"]})
-    return _sse(
-        "done", {"status": body["status"], "text": body["result"] or "", "citations": body["citations"]}
-    )
+    done = {"status": body["status"], "text": body["result"] or "", "citations": body["citations"]}
+    if body["reviewed_label"]:
+        done.update(reviewed_at=body["reviewed_at"], reviewed_label=body["reviewed_label"])
+    return _sse("done", done)
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -70,6 +70,9 @@ def serialize_request(ai_request: AIRequest) -> dict[str, Any]:
         "model": ai_request.model_used or None,
         "created_at": ai_request.created_at.isoformat(),
         "finished_at": ai_request.finished_at.isoformat() if ai_request.finished_at else None,
+        # Set when a reviewer-approved answer answered the question at once.
+        "reviewed_at": output.reviewed_at.isoformat() if output.reviewed_at else None,
+        "reviewed_label": output.reviewed_label or None,
     }
 
 

@@ -47,6 +47,10 @@ class AIRequest(models.Model):
     model_used = models.CharField(max_length=100, blank=True)
     citations = models.JSONField(default=list, blank=True)
     cited_chunk_ids = models.JSONField(default=list, blank=True)
+    # Answered at once with this reviewer-approved answer (no model call); its date is shown.
+    approved_answer = models.ForeignKey(
+        "ai_core.ApprovedAnswer", null=True, blank=True, on_delete=models.SET_NULL, related_name="reuses"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,6 +18,8 @@ class LLMUsageLog(models.Model):
         OK = "ok", "OK"
         ERROR = "error", "Error"
         CACHE_HIT = "cache_hit", "Cache hit"
+        # Answered with a reviewer-approved answer: no provider call, zero tokens.
+        APPROVED_ANSWER = "approved_answer", "Approved answer reused"
 
     request = models.ForeignKey(
         "ai_core.AIRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_logs"

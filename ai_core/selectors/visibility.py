@@ -4,6 +4,9 @@ result page and the summary tag all read, so a new path cannot forget a status."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import dateformat, timezone
 
 from ai_core.models import AIRequest
 
@@ -36,10 +39,18 @@ class VisibleOutput:
     message: str = ""  # safe to show: the failure or rejection message
     model: str = ""
     stopped: bool = False  # the answer is a partial one, kept when the visitor pressed Stop
+    # Answered with an approved answer: when a reviewer approved it (shown as "Reviewed on DATE").
+    reviewed_at: datetime | None = None
 
     @property
     def shown(self) -> bool:
         return self.text is not None
+
+    @property
+    def reviewed_label(self) -> str:
+        if self.reviewed_at is None:
+            return ""
+        return f"Reviewed on {dateformat.format(timezone.localtime(self.reviewed_at), 'j F Y')}"
 
     def event(self) -> dict:
         """The stream's final ``done`` event."""
@@ -51,6 +62,8 @@ class VisibleOutput:
         }
         if self.message:
             data["message"] = self.message
+        if self.reviewed_at is not None:
+            data["reviewed_at"], data["reviewed_label"] = self.reviewed_at.isoformat(), self.reviewed_label
         return data
 
 
@@ -61,8 +74,9 @@ def ai_request_visible_output(*, request: AIRequest) -> VisibleOutput:
     reads. Citations belong to finished answers only; a stopped one keeps its text alone."""
     status = request.status
     if status == AIRequest.Status.DONE:
+        reviewed = request.approved_answer.approved_at if request.approved_answer_id else None
         return VisibleOutput(status=status, text=request.result, citations=list(request.citations or []),
-                             model=request.model_used)  # fmt: skip
+                             model=request.model_used, reviewed_at=reviewed)  # fmt: skip
     if status == AIRequest.Status.CANCELLED:
         return VisibleOutput(status=status, text=request.result, model=request.model_used, stopped=True)
     if status == AIRequest.Status.FAILED:

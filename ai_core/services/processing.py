@@ -25,6 +25,7 @@ from ai_core.providers.base import GenerationResult, Usage
 from ai_core.providers.errors import ProviderRateLimited
 from ai_core.resilience.runtime import shared_redis
 from ai_core.response_cache import CachedResponse, cache_key, response_cache_get, response_cache_put
+from ai_core.reuse import ReusedAnswer, reusable_answer
 from ai_core.selectors.visibility import STOPPED
 from ai_core.services.generation import (
     AllProvidersFailed,
@@ -277,6 +278,21 @@ def _serve_cached(
     return ProcessOutcome(status=status, from_cache=True)
 
 
+def _serve_approved(request: AIRequest, spec, reused: ReusedAnswer, *, attempt: int) -> ProcessOutcome:
+    """Answer with a reviewer-approved answer whose sources still stand: no provider call, no
+    gate (a reviewer approved this very text), zero tokens. The whole text arrives in the final
+    event, sent once the request is stored, as for an approval."""
+    with transaction.atomic():
+        _finish(request, text=reused.text, provider="approved_answer", model="", citations=reused.citations,
+                chunk_ids=[c["chunk_id"] for c in reused.citations])  # fmt: skip
+        _mark(request, approved_answer_id=reused.answer_id)
+        reused.record_use(request=request, attempt=attempt)
+        _settle(request)
+    _publish_final(request, spec)
+    logger.info("ai_request %s answered with approved answer %s", request.pk, reused.answer_id)
+    return ProcessOutcome(status=AIRequest.Status.DONE)
+
+
 def _generate(
     request: AIRequest, *, attempt: int, final_attempt: bool, deadline: float | None
 ) -> ProcessOutcome:
@@ -284,6 +300,9 @@ def _generate(
     if spec.version != request.prompt_version:
         # A publish landed between submit and now: record the version that actually answers.
         _mark(request, prompt_version=spec.version)
+    reused = reusable_answer(request=request, spec=spec)
+    if reused is not None:
+        return _serve_approved(request, spec, reused, attempt=attempt)
     context = build_context(request=request, spec=spec)
     rendered = spec.render({**request.payload, **context.values})
     reservation = getattr(request, "budget_reservation", None)

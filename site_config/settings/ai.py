@@ -253,6 +253,17 @@ AI_CORE.update(
         "OUTPUT_GATE": "review.gate.review_gate",
         # Checks each completed sentence of a streamed "on_flag" answer before it is sent.
         "STREAM_GATE": "review.gate.stream_gate",
+        # Approved answers (ai_core/answers): a later question in the same scope close enough to an
+        # approved one is answered with the approved text, at zero tokens, while every passage it
+        # cites is unchanged and still public. MIN_SIMILARITY is tuned for precision on
+        # tests/data/paraphrase_pairs.json (docs/BENCHMARKS.md, "Approved-answer reuse threshold").
+        "ANSWER_REUSE": "ai_core.answers.reuse.approved_answer_match",
+        "APPROVED_ANSWERS": {
+            "REUSE": env.bool("AI_APPROVED_ANSWER_REUSE", default=True),
+            "PROMPTS": ["rag_answer"],
+            "MIN_SIMILARITY": env.float("AI_APPROVED_ANSWER_MIN_SIMILARITY", default=0.9),
+            "CANDIDATES": 5,
+        },
         "REVIEW": {
             # Rule switches by reason code. A "review_policy: always" prompt is held whatever these say.
             "RULES": {

@@ -187,6 +187,8 @@ LECTERN_WORKLOADS = ("visitor", "removals", "indexing", "batch", "maintenance")
 LECTERN_TASK_WORKLOADS = {
     # Answers a visitor is waiting for.
     "ai_core.process_request": "visitor",
+    # One question embedding, so an approved answer can serve visitors as soon as possible.
+    "ai_core.approved_answer_embed": "visitor",
     # Chunks leaving the index: short (no embedding), and never behind a bulk re-index.
     "content.unindex_page": "removals",
     "content.unindex_document": "removals",

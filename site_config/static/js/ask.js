@@ -72,7 +72,12 @@
     var labelText = label.textContent;
 
     // The offline provider quotes the site's pages; say so wherever its output is shown.
-    function labelFor(model) {
+    // An approved answer reused at once says when a reviewer approved it ("Reviewed on DATE").
+    function labelFor(model, reviewedLabel) {
+      if (reviewedLabel) {
+        label.textContent = reviewedLabel + ": an AI-generated answer our team checked. Check the sources before relying on it.";
+        return;
+      }
       label.textContent = model === "extractive-minilm"
         ? "AI-generated answer (local mode, extractive, no language model): sentences quoted from this site's pages."
         : labelText;
@@ -120,7 +125,7 @@
         source.addEventListener("reset", function () { text = ""; textEl.textContent = ""; });
         source.addEventListener("done", function (e) {
           var data = JSON.parse(e.data);
-          labelFor(data.model);
+          labelFor(data.model, data.reviewed_label);
           if (data.status === "done") {
             renderAnswer(textEl, data.text || text, data.citations);
             renderSources(sourcesEl, data.citations);
@@ -173,6 +178,7 @@
           clearInterval(timer);
           finish();
           if (data.status === "done") {
+            labelFor(data.model, data.reviewed_label);
             renderAnswer(textEl, data.result || "", data.citations);
             renderSources(sourcesEl, data.citations);
             feedback.hidden = false;
