@@ -65,6 +65,15 @@ def test_a_heading_in_the_middle_of_a_page_starts_its_section_there():
     ]
 
 
+def test_pdf_paragraphs_and_list_items_are_kept_apart():
+    first = "Refunds are paid to the card that was charged. " * 4 + "That card must still be open."
+    second = "Gift cards are refunded as store credit only. " * 4 + "Credit never expires."
+    page = f"{first}\n\n{second}\n\n- Items bought in a sale can be exchanged.\n\n- Opened software cannot."
+    result = extract(files.pdf_bytes([page]), "refunds.pdf")
+    texts = [b.text for b in result.blocks]
+    assert texts == [first, second, "- Items bought in a sale can be exchanged.", "- Opened software cannot."]
+
+
 def test_pdf_chunks_never_straddle_pages_and_cite_their_page():
     result = extract(files.pdf_bytes(TERMS_PAGES), "terms.pdf")
     chunks = chunk_segments(
@@ -184,6 +193,32 @@ def test_docx_headings_become_heading_paths_and_tables_and_lists_are_text():
         ("paragraph", 0, ("Fees",), "Set-up | 500 pounds"),
     ]
     assert all(b.page is None for b in result.blocks)
+
+
+def test_a_custom_docx_style_with_an_outline_level_is_a_heading():
+    import io
+
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    style = document.styles.add_style("Clause Title", WD_STYLE_TYPE.PARAGRAPH)
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), "1")  # 0-based: a level-2 heading, as Word's "Heading 2"
+    style.element.get_or_add_pPr().append(outline)
+    document.add_heading("Payment", level=1)
+    document.add_paragraph("Late fees", style="Clause Title")
+    document.add_paragraph("Interest is charged at 4 per cent over base rate.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    result = extract(buffer.getvalue(), "clauses.docx")
+    assert [(b.kind, b.level, b.heading_path) for b in result.blocks] == [
+        ("heading", 1, ()),
+        ("heading", 2, ("Payment",)),
+        ("paragraph", 0, ("Payment", "Late fees")),
+    ]
 
 
 def test_docx_title_falls_back_to_the_title_style_then_the_first_heading():
