@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 # Sent inside the transaction that stores an output needing review; kwargs: request, reasons.
 request_flagged = Signal()
+
+# Sent inside the retention transaction that anonymised requests (ai_core/privacy/services.py), for
+# apps holding their own copy of what was asked or answered; kwargs: request_ids (AIRequest pks).
+requests_anonymised = Signal()

@@ -5,6 +5,7 @@ templates render it as the HTML anchor ``block-<uuid>`` so AI citations can link
 """
 
 from wagtail import blocks
+from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.images.blocks import ImageChooserBlock
 
 
@@ -45,6 +46,21 @@ class ImageBlock(blocks.StructBlock):
         template = "content/blocks/image.html"
 
 
+class DocumentBlock(blocks.StructBlock):
+    """A file from the document library (a policy PDF, a contract template), linked from the page.
+
+    Questions asked on the page search the document too, and the page summary may cite it
+    (``content.documents.links``); its own text is indexed as a document, not as page text.
+    """
+
+    document = DocumentChooserBlock()
+    caption = blocks.CharBlock(required=False, max_length=250)
+
+    class Meta:
+        icon = "doc-full"
+        template = "content/blocks/document.html"
+
+
 class ArticleBodyBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
@@ -53,3 +69,4 @@ class ArticleBodyBlock(blocks.StreamBlock):
     quote = QuoteBlock()
     list = ListBlock()
     image = ImageBlock()
+    document = DocumentBlock()

@@ -39,6 +39,7 @@ from ai_core.rag.api import (
 )
 from ai_core.rag.models import KnowledgeChunk, PageIndexState
 
+from .documents.links import page_document_refs
 from .models import ArticlePage
 from .visibility import page_site_id
 
@@ -50,7 +51,7 @@ INDEXED_MODELS: tuple[type[Page], ...] = (ArticlePage,)
 # Bump whenever ``page_segments`` changes what it makes of the same page (a block type indexed
 # differently, the intro dropped...): it is part of every page's fingerprint, so re-indexing
 # after the bump redoes every page instead of skipping it as unchanged.
-SEGMENTS_VERSION = 1
+SEGMENTS_VERSION = 2  # 2: document blocks, and the documents a page links recorded with it
 
 
 def page_segments(page: ArticlePage) -> list[Segment]:
@@ -75,6 +76,13 @@ def page_segments(page: ArticlePage) -> list[Segment]:
             caption = value.get("caption") or value.get("alt_text") or ""
             if caption:
                 segments.append(Segment(block_id=block.id, text=f"Image: {caption}"))
+        elif kind == "document":
+            # The link itself (the document's text is indexed as a document of its own).
+            document = value.get("document")
+            caption = value.get("caption") or ""
+            label = " \u2014 ".join(t for t in (getattr(document, "title", ""), caption) if t)
+            if label:
+                segments.append(Segment(block_id=block.id, text=f"Document: {label}"))
         else:  # a block type added later: index its searchable text rather than nothing
             text = " ".join(str(t) for t in block.block.get_searchable_content(value) if t)
             if text.strip():
@@ -160,6 +168,7 @@ def page_index_sync(*, page_id: int) -> SyncOutcome:
                 "status": "empty" if page and not outcome.chunks else status,
                 # Withdrawn mid-run: what was fingerprinted is not what was stored.
                 "fingerprint": (fingerprint or "") if not outcome.withdrawn else "",
+                "linked_documents": page_document_refs(page) if page else [],
             },
         )
         transaction.on_commit(

@@ -12,6 +12,15 @@ def register_signal_handlers() -> None:
 
     request_flagged.connect(on_request_flagged, sender=AIRequest, dispatch_uid="review.request_flagged")
 
+    from ai_core.signals import requests_anonymised
+
+    from .retention import on_requests_anonymised
+
+    # Retention anonymised old requests: the decided items' copies of their text go too.
+    requests_anonymised.connect(
+        on_requests_anonymised, sender=AIRequest, dispatch_uid="review.requests_anonymised"
+    )
+
 
 def on_request_flagged(sender, *, request, reasons, **kwargs) -> None:
     """ai_core held an output: queue it for a reviewer, in the same transaction."""

@@ -22,6 +22,8 @@ from ai_core.budgets.services import (
 )
 from ai_core.logcontext import bind_log_context, log_context
 from ai_core.models import AIRequest
+from ai_core.privacy.conf import privacy_settings
+from ai_core.privacy.masking import mask_payload
 from ai_core.prompts.registry import UnknownPromptError, get_prompt
 from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
 
@@ -170,6 +172,10 @@ def ai_request_submit(
         raise RequestRejected(f"'locale' must be a language code of at most {MAX_LOCALE_CHARS} characters.")
 
     clean_payload = {name: payload[name] for name in spec.variables}
+    if spec.key in privacy_settings().mask_contact_details:
+        # Masked before it is stored, so the model is given the masked text too: a visitor's e-mail
+        # address or phone number reaches neither the database nor the provider (ai_core/privacy).
+        clean_payload = mask_payload(clean_payload)
     owner = {"user": user if authenticated else None, "session_key": "" if authenticated else session_key}
     if not authenticated:
         try:

@@ -5,7 +5,7 @@ ai_core's own code imports the submodule (``ai_core.tasks.requests``), not this 
 
 from ai_core.answers.tasks import embed_approved_answer
 
-from .maintenance import recover_stalled_requests
+from .maintenance import purge_expired_requests, recover_stalled_requests
 from .prompts import run_prompt_eval
 from .requests import heartbeat, process_ai_request, process_system_request
 
@@ -14,6 +14,7 @@ __all__ = [
     "heartbeat",
     "process_ai_request",
     "process_system_request",
+    "purge_expired_requests",
     "recover_stalled_requests",
     "run_prompt_eval",
 ]

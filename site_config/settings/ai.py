@@ -246,6 +246,25 @@ AI_CORE.update(
     }
 )
 
+# --- Privacy of visitors' questions (ai_core/privacy): contact details masked before a question is
+# stored, and a retention period after which requests are anonymised or deleted.
+AI_CORE.update(
+    {
+        "PRIVACY": {
+            # Days a visitor's question, its answer and who asked are kept; None (the default) keeps
+            # them. Requests awaiting review, behind an active approved answer, still pending in the
+            # review queue (RETENTION_KEEP) or made by the site itself (page summaries) are kept.
+            "RETENTION_DAYS": env.int("AI_RETENTION_DAYS", default=None),
+            # "anonymise" keeps the row for cost and volume reports; "delete" removes it.
+            "RETENTION_ACTION": env("AI_RETENTION_ACTION", default="anonymise"),
+            "RETENTION_KEEP": "review.retention.retained_request_ids",
+            # E-mail addresses and phone numbers in these prompts' input are replaced before the
+            # request is stored, so neither the database nor the model ever has them; [] keeps them.
+            "MASK_CONTACT_DETAILS": env.list("AI_MASK_CONTACT_DETAILS", default=["rag_answer"]),
+        },
+    }
+)
+
 # --- Human review (the review app): which outputs wait for a legal reviewer before anyone sees them.
 AI_CORE.update(
     {

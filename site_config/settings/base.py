@@ -204,6 +204,7 @@ LECTERN_TASK_WORKLOADS = {
     "ai_core.run_prompt_eval": "batch",
     # Beat jobs and what they send: sweeps, recovery, settlement, alerts, digests.
     "ai_core.recover_stalled_requests": "maintenance",
+    "ai_core.purge_expired_requests": "maintenance",
     "budgets.reset_daily": "maintenance",
     "budgets.check_alerts": "maintenance",
     "budgets.check_alerts_for_request": "maintenance",
@@ -261,6 +262,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "budget-alerts-check": {"task": "budgets.check_alerts", "schedule": 60.0},
     # AI requests whose task message was lost (a Redis restart, a broker outage at submit time).
     "ai-requests-recover-stalled": {"task": "ai_core.recover_stalled_requests", "schedule": 60.0},
+    # Retention (AI_CORE["PRIVACY"]["RETENTION_DAYS"], off by default): old visitor requests are
+    # anonymised or deleted. Hourly, so a first run over a large table is spread over several.
+    "ai-requests-purge-expired": {
+        "task": "ai_core.purge_expired_requests",
+        "schedule": 3600.0,
+        "options": {"expires": 3000.0},
+    },
     # Page summaries refused for budget (the system pool was empty) or stale after a re-index are
     # asked for again, AI_CORE["SUMMARY_CATCH_UP"]["BATCH"] per run. An overdue run is dropped.
     "summaries-catch-up": {
