@@ -155,3 +155,18 @@ def test_an_item_assigned_to_someone_who_left_the_reviewers_goes_to_everyone(
     send_review_digest.apply()
     (mail,) = mailoutbox
     assert mail.to == ["lena@example.com"] and f"/inspect/{item.pk}/" in mail.body
+
+
+def test_a_reviewers_name_is_shown_as_text_in_the_queue_and_on_the_item(
+    client, reviewer, legal_reviewers, make_held
+):
+    mallory = get_user_model().objects.create_user(
+        "mallory", "m@example.com", "pw-mallory-123", first_name="<script>alert(1)</script>"
+    )
+    mallory.groups.add(legal_reviewers)
+    item = make_held()
+    client.force_login(reviewer)
+    client.post(admin_url("assign", item), {"assignee": str(mallory.pk)})
+    for page in (client.get(admin_url("index")), client.get(admin_url("inspect", item))):
+        html = page.content.decode()
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
