@@ -53,6 +53,10 @@ def reviewer_label(user) -> str:
     return get_user_display_name(user) if user is not None else "Unassigned"
 
 
+def review_pending_assigned_count(*, user) -> int:
+    return ReviewItem.objects.filter(status=ReviewItem.Status.PENDING, assignee=user).count()
+
+
 def review_items_filter_by_assignee(*, queryset: QuerySet, assignee: str, user) -> QuerySet:
     """``assignee``: "me", "none" (unassigned) or a user's primary key, as the queue's filter sends it.
     Raises ValueError for anything else, which the queue answers with a 400."""

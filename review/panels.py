@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wagtail.admin.ui.components import Component
 
+from .assignment import review_pending_assigned_count
 from .selectors import review_queue_summary
 
 
@@ -18,5 +19,10 @@ class ReviewQueuePanel(Component):
 
     def get_context_data(self, parent_context):
         context = super().get_context_data(parent_context)
-        context.update(summary=review_queue_summary(), index_url=self.index_url)
+        user = parent_context["request"].user
+        context.update(
+            summary=review_queue_summary(),
+            index_url=self.index_url,
+            assigned_to_me=review_pending_assigned_count(user=user),
+        )
         return context

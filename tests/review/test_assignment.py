@@ -170,3 +170,17 @@ def test_a_reviewers_name_is_shown_as_text_in_the_queue_and_on_the_item(
     for page in (client.get(admin_url("index")), client.get(admin_url("inspect", item))):
         html = page.content.decode()
         assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_dashboard_panel_counts_the_pending_items_assigned_to_me(client, reviewer, colleague, make_held):
+    mine, theirs, decided = make_held(), make_held(), make_held()
+    ReviewItem.objects.filter(pk__in=[mine.pk, decided.pk]).update(assignee=reviewer)
+    ReviewItem.objects.filter(pk=theirs.pk).update(assignee=colleague)
+    ReviewItem.objects.filter(pk=decided.pk).update(status=ReviewItem.Status.APPROVED)
+    client.force_login(reviewer)
+    dashboard = client.get("/admin/").content.decode()
+    assert "1 assigned to you" in dashboard and "assignee=me" in dashboard
+    client.force_login(colleague)
+    assert "1 assigned to you" in client.get("/admin/").content.decode()
+    ReviewItem.objects.filter(pk=theirs.pk).update(assignee=None)
+    assert "data-review-assigned-to-me" not in client.get("/admin/").content.decode()
