@@ -2,7 +2,8 @@
 
 Runs in the Celery task only (it embeds the question). A question is answered from an approved
 answer when one in the same scope (prompt, site, locale, page) has a question embedding at least
-``MIN_SIMILARITY`` from it, and every passage that answer cites is still the passage the reviewer
+``MIN_SIMILARITY`` from it, no word check says the two ask different things (another number, day,
+period or currency, an opposite, swapped roles: ``matching``), and every passage that answer cites is still the passage the reviewer
 approved (same chunk id, same content hash) on a page still live, public and on the asker's site
 (retrieval's own query-time check). Anything less and the question is generated and gated as
 usual: a wrong reused answer would be worse than a model call.
@@ -24,6 +25,7 @@ from ai_core.rag.selectors import NO_SITE, _allowed_chunk_ids
 from ai_core.reuse import ReusedAnswer
 
 from .conf import approved_answer_settings
+from .matching import different_question
 from .services import approved_answer_use_record
 
 logger = logging.getLogger(__name__)
@@ -110,6 +112,9 @@ def approved_answer_match(*, request: AIRequest, spec) -> ReusedAnswer | None:
         similarity = 1.0 - float(answer.distance)
         if similarity < config.min_similarity:
             break
+        if why := different_question(answer.question, question):
+            logger.info("approved answer %s not served (similarity %.3f): %s", answer.pk, similarity, why)
+            continue
         citations = approved_answer_servable(answer=answer, site_id=request.site_id)
         if citations is not None:
             return ReusedAnswer(
