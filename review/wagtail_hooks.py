@@ -7,6 +7,7 @@ from wagtail import hooks
 from .admin import ReviewItemAdmin
 from .audit import FORMATTERS
 from .dashboard import ReviewSection
+from .impact import dependent_admin_url
 from .panels import ReviewQueuePanel
 
 # What wagtail_modeladmin.options.modeladmin_register does, keeping the instance for the hooks below.
@@ -34,3 +35,7 @@ hooks.register("register_ai_dashboard_section", ReviewSection)
 def review_admin_css():
     # Global because the menu badge is on every admin page.
     return format_html('<link rel="stylesheet" href="{}">', static("review/css/review-admin.css"))
+
+
+# Links from the page editor's AI tab ("What depends on this page", content/impact.py) to review screens.
+hooks.register("ai_dependent_admin_url", dependent_admin_url)
