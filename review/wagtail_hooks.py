@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from wagtail import hooks
 
+from . import approved_answers
 from .admin import ReviewItemAdmin
 from .audit import FORMATTERS
 from .dashboard import ReviewSection
@@ -39,3 +40,9 @@ def review_admin_css():
 
 # Links from the page editor's AI tab ("What depends on this page", content/impact.py) to review screens.
 hooks.register("ai_dependent_admin_url", dependent_admin_url)
+
+
+# Approved answers (review/approved_answers.py): listed under Review, with Retire.
+hooks.register("register_admin_urls", approved_answers.admin_urls)
+hooks.register("register_admin_menu_item", approved_answers.menu_item)
+hooks.register("register_log_actions", approved_answers.register_log_action)
