@@ -16,7 +16,7 @@ class ApproveForm(forms.Form):
 class ApproveWithEditsForm(forms.Form):
     edited_text = forms.CharField(
         label="Text visitors will see",
-        widget=forms.Textarea(attrs={"rows": 14}),
+        widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Keep the [n] citation markers that still apply. The model's original text is kept.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text=NOTE_HELP)

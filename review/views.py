@@ -8,14 +8,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.views.defaults import permission_denied
 from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView, WMABaseView
 
 from . import assignment, edits, services
 from .forms import ApproveForm, ApproveWithEditsForm, AssignForm, BulkDecisionForm, RejectForm
-from .impact import review_item_source_changes
 from .models import ReviewItem
 from .selectors import review_item_history, review_item_sources
 from .verdicts import review_item_verdicts
@@ -77,7 +78,6 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             "verdicts": review_item_verdicts(item=item, sources=sources),
             "history": review_item_history(item=item)[:50],
             "edit_diff": edits.review_item_edit_diff(item=item),
-            "source_changes": review_item_source_changes(item=item),
             **self.assignment_context(item),
             "history_url": url("history", item.pk),
             "can_decide": can_decide,
@@ -186,6 +186,11 @@ class ApproveWithEditsView(DecisionView):
             preview = edits.edit_diff(
                 original=self.instance.original_text, edited=form.cleaned_data["edited_text"]
             )
+        if request.headers.get("X-Review-Preview") == "fragment":
+            # The live preview as the reviewer types: the diff alone, rendered (and escaped) here.
+            if preview is None:
+                return HttpResponse("", status=400)
+            return TemplateResponse(request, "review/includes/edit_preview.html", {"preview": preview})
         return self.render_to_response(self.get_context_data(form=form, preview=preview))
 
     def decide(self, data: dict) -> ReviewItem:

@@ -80,3 +80,31 @@ def test_a_plain_approval_shows_no_diff(client, reviewer, make_held):
     client.post(admin_url("approve", item), {"note": ""})
     page = client.get(admin_url("inspect", item)).content.decode()
     assert "data-review-edit-diff" not in page and "review-diff__" not in page
+
+
+def test_the_live_preview_gets_the_diff_alone_and_a_400_for_an_empty_edit(client, reviewer, make_held):
+    item = make_held(MODEL_TEXT)
+    client.force_login(reviewer)
+    url = admin_url("approve_with_edits", item)
+    response = client.post(
+        url,
+        {"edited_text": "Refunds within 30 days [1]. <b>Ask</b> us.", "note": "", "preview": "1"},
+        headers={"X-Review-Preview": "fragment"},
+    )
+    fragment = response.content.decode()
+    assert response.status_code == 200 and fragment.lstrip().startswith("<section")
+    assert "<html" not in fragment and "<textarea" not in fragment
+    assert '<ins class="review-diff__ins">30</ins>' in fragment and "<b>" not in fragment
+    empty = client.post(
+        url, {"edited_text": "", "note": "", "preview": "1"}, headers={"X-Review-Preview": "fragment"}
+    )
+    assert empty.status_code == 400
+    assert ReviewItem.objects.get(pk=item.pk).is_pending
+
+
+def test_the_form_loads_the_live_preview_script(client, reviewer, make_held):
+    item = make_held(MODEL_TEXT)
+    client.force_login(reviewer)
+    page = client.get(admin_url("approve_with_edits", item)).content.decode()
+    assert "review/js/edit-preview.js" in page and "data-review-live-preview" in page
+    assert "edit-preview.js" not in client.get(admin_url("approve", item)).content.decode()
