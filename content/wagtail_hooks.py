@@ -13,6 +13,7 @@ from content.admin.documents import admin_urls as document_admin_urls
 from content.admin.indexing import ReindexBulkAction, header_buttons, listing_buttons
 from content.admin.indexing import admin_urls as index_admin_urls
 from content.admin.page_panel import admin_urls as summary_admin_urls
+from content.impact import page_block_texts
 
 hooks.register("register_admin_urls", index_admin_urls)
 hooks.register("register_page_header_buttons", header_buttons)
@@ -21,3 +22,5 @@ hooks.register("register_bulk_action", ReindexBulkAction)
 hooks.register("register_admin_urls", summary_admin_urls)
 hooks.register("register_admin_urls", document_admin_urls)
 hooks.register("register_bulk_action", ReindexDocumentsBulkAction)
+# The text of a page revision's blocks, for the review app's change-impact checks (review/impact.py).
+hooks.register("ai_page_block_texts", page_block_texts)

@@ -190,6 +190,7 @@ class ReviewItemAdmin(ModelAdmin):
     list_filter = (
         "status",
         "priority",
+        "kind",
         AssigneeFilter,
         ReasonFilter,
         PromptKeyFilter,
@@ -248,9 +249,18 @@ class ReviewItemAdmin(ModelAdmin):
     status_tag.admin_order_field = "status"
 
     def reason_list(self, obj: ReviewItem) -> str:
-        return format_html_join(
+        reasons = format_html_join(
             " ", '<span class="w-status w-status--label">{}</span>', ((r,) for r in obj.reason_labels)
         )
+        if obj.kind == ReviewItem.Kind.SOURCE_CHANGED:
+            # An approved answer whose cited passage changed on publish (review/impact.py).
+            return format_html(
+                '<span class="w-status w-status--primary" data-review-kind="{}">{}</span> {}',
+                obj.kind,
+                obj.get_kind_display(),
+                reasons,
+            )
+        return reasons
 
     reason_list.short_description = "Reasons"
 

@@ -22,6 +22,11 @@ class ReviewItem(models.Model):
         APPROVED_WITH_EDITS = "approved_with_edits", "Approved with edits"
         REJECTED = "rejected", "Rejected"
 
+    class Kind(models.TextChoices):
+        ANSWER = "answer", "Held output"
+        # An approved answer whose cited passage changed on publish (review/impact.py).
+        SOURCE_CHANGED = "source_changed", "Source changed"
+
     class Priority(models.IntegerChoices):
         # Integers so that "highest first" is a plain ORDER BY.
         LOW = 10, "Low"
@@ -32,6 +37,17 @@ class ReviewItem(models.Model):
         "ai_core.AIRequest", on_delete=models.CASCADE, related_name="review_item", verbose_name="AI request"
     )
     original_text = models.TextField(blank=True, help_text="The model's output, exactly as generated.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ANSWER, db_index=True)
+    # A "source changed" item: the approved answer taken out of reuse, and for each cited passage
+    # that changed the old and new text of its blocks (``review.impact.SourceChange`` as JSON).
+    approved_answer = models.ForeignKey(
+        "ai_core.ApprovedAnswer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_items",
+    )
+    source_changes = models.JSONField(default=list, blank=True)
     reasons = ArrayField(
         models.CharField(
             max_length=40, choices=[(code, label) for code, label in rules.REASON_LABELS.items()]
@@ -86,3 +102,7 @@ class ReviewItem(models.Model):
     def visible_text(self) -> str:
         """What visitors see (or would see) once approved."""
         return self.edited_text if self.status == self.Status.APPROVED_WITH_EDITS else self.original_text
+
+
+# The "Legal sign-off on AI impact" workflow task type (its own module; imported so Django loads it).
+from .workflow import AIImpactSignoffTask  # noqa: E402, F401

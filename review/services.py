@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from ai_core.answers.api import approved_answer_create
+from ai_core.answers.api import approved_answer_create, approved_answer_reapprove
 from ai_core.models import AIRequest
 from ai_core.services import ReviewNotPending, ai_request_review_resolve
 
@@ -50,15 +50,27 @@ def _priority(reasons: Iterable[str]) -> int:
     )
 
 
-def review_item_create(*, ai_request: AIRequest, reasons: list[str]) -> ReviewItem:
+def review_item_create(
+    *,
+    ai_request: AIRequest,
+    reasons: list[str],
+    kind: str = ReviewItem.Kind.ANSWER,
+    approved_answer=None,
+    source_changes: list[dict] | None = None,
+) -> ReviewItem:
     """Queue a held output. Runs inside the worker's transaction, so the item and the held status
-    commit together; a redelivered task finds the existing item instead of adding another."""
+    commit together; a redelivered task finds the existing item instead of adding another.
+    ``kind``, ``approved_answer`` and ``source_changes`` describe a "source changed" item
+    (``review.impact``)."""
     item, created = ReviewItem.objects.get_or_create(
         ai_request=ai_request,
         defaults={
             "original_text": ai_request.result,
             "reasons": list(reasons),
             "priority": _priority(reasons),
+            "kind": kind,
+            "approved_answer": approved_answer,
+            "source_changes": source_changes or [],
         },
     )
     if created:
@@ -72,6 +84,27 @@ def review_item_create(*, ai_request: AIRequest, reasons: list[str]) -> ReviewIt
 
             transaction.on_commit(review_digest_schedule, robust=True)
     return item
+
+
+def _reapprove_source_changed(*, item: ReviewItem, text: str, user) -> None:
+    """A "source changed" item approved (``text``: as it stood, or edited): a new approved answer,
+    locked to the passages the item's request cites now, supersedes the retired one."""
+    answer = item.approved_answer
+    if answer is None:
+        raise ReviewDecisionError("The approved answer this item was about no longer exists.")
+    by_number = {int(c["number"]): c for c in item.ai_request.citations}
+    chunk_ids = []
+    for source in answer.sources or []:
+        chunk_id = str(by_number.get(int(source.get("number", 0)), {}).get("chunk_id") or "")
+        chunk_ids.append(int(chunk_id) if chunk_id.isdigit() else None)
+    try:
+        approved_answer_reapprove(answer=answer, text=text, approved_by=user, chunk_ids=chunk_ids)
+    except ValueError as err:
+        raise ReviewDecisionError(
+            "A passage this answer cites is no longer on the page, or changed again since this item "
+            "was queued, so it cannot be approved for reuse. Reject it: visitors who ask again get a "
+            "fresh answer."
+        ) from err
 
 
 def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str | None = None) -> ReviewItem:
@@ -93,7 +126,9 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
         item.status, item.reviewer, item.decided_at = status, user, timezone.now()
         item.decision_note, item.edited_text = note, edited_text or ""
         item.save(update_fields=["status", "reviewer", "decided_at", "decision_note", "edited_text"])
-        if status != ReviewItem.Status.REJECTED:
+        if status != ReviewItem.Status.REJECTED and item.kind == ReviewItem.Kind.SOURCE_CHANGED:
+            _reapprove_source_changed(item=item, text=ai_request.result, user=user)
+        elif status != ReviewItem.Status.REJECTED:
             # Kept for reuse (ai_core decides whether this kind of output can answer later questions).
             approved_answer_create(
                 request=ai_request,

@@ -1,5 +1,6 @@
 """Review's signal receivers, connected once by ``ReviewConfig.ready()`` with explicit senders.
-Review listens to ai_core's ``request_flagged``; ai_core never imports review."""
+Review listens to ai_core's ``request_flagged`` and the knowledge store's ``chunks_replaced``;
+ai_core never imports review."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def register_signal_handlers() -> None:
     requests_anonymised.connect(
         on_requests_anonymised, sender=AIRequest, dispatch_uid="review.requests_anonymised"
     )
+
+    from ai_core.rag.api import chunks_replaced
+    from ai_core.rag.models import KnowledgeChunk
+
+    from .impact import on_chunks_replaced
+
+    # A publish rewrote cited passages: approved answers resting on them go back to a reviewer.
+    chunks_replaced.connect(on_chunks_replaced, sender=KnowledgeChunk, dispatch_uid="review.chunks_replaced")
 
 
 def on_request_flagged(sender, *, request, reasons, **kwargs) -> None:

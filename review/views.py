@@ -17,6 +17,7 @@ from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, Instan
 
 from . import assignment, edits, services
 from .forms import ApproveForm, ApproveWithEditsForm, AssignForm, BulkDecisionForm, RejectForm
+from .impact import review_item_source_changes
 from .models import ReviewItem
 from .selectors import review_item_history, review_item_sources
 from .verdicts import review_item_verdicts
@@ -78,6 +79,7 @@ class ReviewInspectView(ForbiddenMixin, InspectView):
             "verdicts": review_item_verdicts(item=item, sources=sources),
             "history": review_item_history(item=item)[:50],
             "edit_diff": edits.review_item_edit_diff(item=item),
+            "source_changes": review_item_source_changes(item=item),
             **self.assignment_context(item),
             "history_url": url("history", item.pk),
             "can_decide": can_decide,

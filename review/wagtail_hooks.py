@@ -4,9 +4,11 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from wagtail import hooks
 
+from . import approved_answers
 from .admin import ReviewItemAdmin
 from .audit import FORMATTERS
 from .dashboard import ReviewSection
+from .impact import dependent_admin_url
 from .panels import ReviewQueuePanel
 
 # What wagtail_modeladmin.options.modeladmin_register does, keeping the instance for the hooks below.
@@ -34,3 +36,13 @@ hooks.register("register_ai_dashboard_section", ReviewSection)
 def review_admin_css():
     # Global because the menu badge is on every admin page.
     return format_html('<link rel="stylesheet" href="{}">', static("review/css/review-admin.css"))
+
+
+# Links from the page editor's AI tab ("What depends on this page", content/impact.py) to review screens.
+hooks.register("ai_dependent_admin_url", dependent_admin_url)
+
+
+# Approved answers (review/approved_answers.py): listed under Review, with Retire.
+hooks.register("register_admin_urls", approved_answers.admin_urls)
+hooks.register("register_admin_menu_item", approved_answers.menu_item)
+hooks.register("register_log_actions", approved_answers.register_log_action)

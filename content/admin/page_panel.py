@@ -1,5 +1,6 @@
-"""The "AI" tab of the article editor: index status, the live summary and what it cost, and the
-"Re-index" / "Regenerate summary" actions (which only enqueue work). ``ContentConfig.ready()`` sets
+"""The "AI" tab of the article editor: index status, the live summary and what it cost, what AI
+output depends on the page (approved answers, summaries, outputs awaiting review, and the blocks
+each cites), and the "Re-index" / "Regenerate summary" actions (which only enqueue work). ``ContentConfig.ready()`` sets
 ``article_edit_handler()`` as ``ArticlePage.edit_handler``, so the model imports no admin code."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ai_core.models import LLMUsageLog
 from ai_core.rag.api import output_is_stale, page_index_status
 from ai_core.rag.models import KnowledgeChunk
 from content.admin.indexing import STATUS_URL_NAME
+from content.impact import page_dependents
 from content.models import ArticlePage
 from content.services import page_summary_regenerate_enqueue
 from content.summaries import page_summary_current
@@ -65,6 +67,7 @@ class AIStatusPanel(Panel):
                 reindex_url=reverse(STATUS_URL_NAME, args=[page.pk]),
                 regenerate_url=reverse(REGENERATE_URL_NAME, args=[page.pk]),
                 edit_url=reverse("wagtailadmin_pages:edit", args=[page.pk]),
+                dependents=page_dependents(page=page, user=self.request.user),
             )
             return context
 

@@ -1,0 +1,98 @@
+"""The page editor's AI tab lists what depends on the page: approved answers, the page summary and
+outputs awaiting review citing its blocks, and which blocks each one cites."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from wagtail.models import Site
+
+from ai_core.rag.models import KnowledgeChunk
+from ai_core.rag.services.freshness import output_provenance_record
+from review.services import review_item_approve
+
+pytestmark = pytest.mark.django_db
+
+REFUND = "Refunds are paid back to the original card within 30 days of the return arriving."
+SALE = "Items bought in the seasonal sale can be exchanged but are not refunded."
+ITEMS = [("h2", "Refunds"), ("p", REFUND), ("h2", "Sales"), ("p", SALE)]
+
+
+@pytest.fixture
+def page(section, publish, fake_embedder):
+    return publish(section, title="Refund terms", slug="refunds", items=ITEMS)
+
+
+def chunk_of(page, needle: str) -> KnowledgeChunk:
+    return next(c for c in KnowledgeChunk.objects.filter(page_id=page.pk) if needle in c.text)
+
+
+def held_citing(make_held, chunk, text: str, question: str):
+    item = make_held(
+        text,
+        citations=[
+            {"number": 1, "chunk_id": str(chunk.pk), "title": "Refund terms", "url": chunk.anchor_url}
+        ],
+        cited_chunk_ids=[str(chunk.pk)],
+        site_id=Site.objects.get(is_default_site=True).pk,
+        locale="en",
+    )
+    item.ai_request.payload = {"question": question}
+    item.ai_request.save(update_fields=["payload"])
+    output_provenance_record(request=item.ai_request, chunk_ids=[chunk.pk])
+    return item
+
+
+def rows(html: str, kind: str) -> list[str]:
+    return re.findall(rf'<tr data-ai-dependent="{kind}">(.*?)</tr>', html, flags=re.S)
+
+
+def test_the_ai_tab_lists_approved_answers_summaries_and_held_outputs_with_their_blocks(
+    client, editor, reviewer, page, make_held
+):
+    refund, sale = chunk_of(page, "30 days"), chunk_of(page, "seasonal sale")
+    approved = held_citing(make_held, refund, "Refunds take 30 days [1].", "How long do refunds take?")
+    review_item_approve(item=approved, user=reviewer)
+    held_citing(make_held, sale, "Sale items are exchanged, not refunded [1].", "Are sale items refunded?")
+
+    client.force_login(editor)
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    assert "What depends on this page" in html
+
+    (answer,) = rows(html, "approved_answer")
+    assert "How long do refunds take?" in answer and "Active" in answer
+    assert "Under “Refunds”" in answer and "within 30 days" in answer
+    assert "seasonal sale" not in answer
+    assert f'data-cited-block="{refund.block_ids[-1]}"' in answer
+
+    (held,) = rows(html, "awaiting_review")
+    assert "Are sale items refunded?" in held and "Awaiting review" in held
+    assert "Under “Sales”" in held and "seasonal sale" in held
+    assert "within 30 days" not in held
+
+    # The summary the publish generated cites the page's blocks too.
+    (summary,) = rows(html, "summary")
+    assert "page_summary" in summary and "data-cited-block=" in summary
+
+
+def test_a_page_nothing_cites_says_so(client, editor, section, publish, fake_embedder, settings):
+    page = publish(section, title="Quiet page", slug="quiet", items=[("p", "Nothing to see here at all.")])
+    from content.models import PageSummary
+
+    PageSummary.objects.filter(page=page).delete()
+    client.force_login(editor)
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    assert "No approved answer, summary or output awaiting review cites this page." in html
+
+
+def test_a_held_output_links_to_its_queue_item_for_a_reviewer(client, reviewer, page, make_held):
+    from tests.review.conftest import admin_url
+
+    item = held_citing(make_held, chunk_of(page, "30 days"), "Refunds take 30 days [1].", "Refund time?")
+    reviewer.is_superuser = True  # to open the page editor as well
+    reviewer.save()
+    client.force_login(reviewer)
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    (held,) = rows(html, "awaiting_review")
+    assert f'href="{admin_url("inspect", item)}"' in held
