@@ -81,6 +81,8 @@ class CitedBlock:
     block_id: str
     label: str
     excerpt: str
+    # The page's unpublished changes alter (or remove) this block.
+    changed_in_draft: bool = False
 
 
 @dataclass(kw_only=True)
@@ -96,6 +98,10 @@ class Dependent:
     url: str = ""
     when: object = None
 
+    @property
+    def changed_in_draft(self) -> bool:
+        return any(block.changed_in_draft for block in self.blocks)
+
 
 @dataclass(kw_only=True)
 class PageDependents:
@@ -104,11 +110,24 @@ class PageDependents:
     awaiting_review: list[Dependent]
 
     @property
+    def draft_affects(self) -> list[Dependent]:
+        """The approved answers the unpublished changes would send back to a reviewer on publish."""
+        return [answer for answer in self.approved_answers if answer.changed_in_draft]
+
+    @property
+    def draft_changed_blocks(self) -> int:
+        return len({b.block_id for a in self.draft_affects for b in a.blocks if b.changed_in_draft})
+
+    @property
     def total(self) -> int:
         return len(self.approved_answers) + len(self.summaries) + len(self.awaiting_review)
 
 
-def _cited(block_ids, blocks: dict[str, BlockText]) -> list[CitedBlock]:
+def _cited(
+    block_ids, blocks: dict[str, BlockText], draft: dict[str, BlockText] | None = None
+) -> list[CitedBlock]:
+    """The cited blocks as they read live; ``draft``: the latest revision's blocks, when it is
+    not the live one, to mark the blocks an unpublished change alters."""
     cited = []
     for block_id in dict.fromkeys(b for b in block_ids if b):
         block = blocks.get(block_id)
@@ -116,11 +135,13 @@ def _cited(block_ids, blocks: dict[str, BlockText]) -> list[CitedBlock]:
             cited.append(CitedBlock(block_id=block_id, label="A block no longer on the page", excerpt=""))
             continue
         excerpt = " ".join(block.text.split())
+        in_draft = draft.get(block_id) if draft is not None else block
         cited.append(
             CitedBlock(
                 block_id=block_id,
                 label=block.label,
                 excerpt=excerpt if len(excerpt) <= 90 else excerpt[:89].rstrip() + "…",
+                changed_in_draft=in_draft is None or in_draft.text != block.text,
             )
         )
     return cited
@@ -162,8 +183,16 @@ def _outputs_citing(requests, page_id: int, blocks: dict[str, BlockText]) -> lis
 def page_dependents(*, page, user=None, limit: int = 50) -> PageDependents:
     """Approved answers, page summaries and outputs awaiting review that cite the page's blocks
     (its live version), and which blocks each one cites. Public selectors and models of ai_core
-    only; links come from the apps owning the screens (``ai_dependent_admin_url`` hook)."""
-    blocks = block_texts_of(page.specific) if page.live else {}
+    only; links come from the apps owning the screens (``ai_dependent_admin_url`` hook).
+
+    ``page`` may be the editor's copy (the latest revision): the blocks shown are read from the
+    live page, and those the unpublished changes alter are marked, so an editor sees before
+    publishing which approved answers the change would send back to a reviewer."""
+    live = Page.objects.filter(pk=page.pk).first()
+    blocks = block_texts_of(live.specific) if live is not None and live.live else {}
+    draft = None
+    if blocks and live.has_unpublished_changes and live.latest_revision_id != live.live_revision_id:
+        draft = page_block_texts(page_id=page.pk, revision_id=live.latest_revision_id)
     answers = []
     for answer in approved_answers_citing_page(page_id=page.pk)[:limit]:
         block_ids = [
@@ -174,7 +203,7 @@ def page_dependents(*, page, user=None, limit: int = 50) -> PageDependents:
                 kind="approved_answer",
                 title=answer.question,
                 status=answer.get_status_display(),
-                blocks=_cited(block_ids, blocks),
+                blocks=_cited(block_ids, blocks, draft),
                 url=_admin_url(answer, user),
                 when=answer.approved_at,
             )

@@ -96,3 +96,29 @@ def test_a_held_output_links_to_its_queue_item_for_a_reviewer(client, reviewer, 
     html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
     (held,) = rows(html, "awaiting_review")
     assert f'href="{admin_url("inspect", item)}"' in held
+
+
+def test_the_ai_tab_warns_before_publishing_a_change_to_a_cited_block(
+    client, editor, reviewer, page, make_held
+):
+    approved = held_citing(make_held, chunk_of(page, "30 days"), "Refunds take 30 days [1].", "Refund time?")
+    review_item_approve(item=approved, user=reviewer)
+    client.force_login(editor)
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    assert "data-ai-draft-impact" not in html and "data-changed-in-draft" not in html
+
+    # A draft changing the cited paragraph (same block, same id), saved but not published.
+    draft = page.specific
+    raw = list(draft.body.raw_data)
+    index = next(i for i, b in enumerate(raw) if "30 days" in str(b["value"]))
+    raw[index] = {**raw[index], "value": "<p>Refunds are paid back within 14 days.</p>"}
+    draft.body = raw
+    draft.save_revision(user=editor)
+
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    assert "The unpublished changes alter 1 block(s) cited by 1 approved answer" in html
+    (answer,) = rows(html, "approved_answer")
+    # The live text is listed (what the answer rests on), marked as changed in the draft.
+    assert "within 30 days" in answer and "data-changed-in-draft" in answer
+    (summary,) = rows(html, "summary")
+    assert "data-changed-in-draft" not in summary
