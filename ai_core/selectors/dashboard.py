@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.utils import timezone
 
 from ai_core.aggregates import PercentileCont
-from ai_core.models import AIFeedback, AIRequest, CircuitEvent, LLMUsageLog
+from ai_core.models import AIFeedback, AIRequest, ApprovedAnswer, CircuitEvent, LLMUsageLog
 from ai_core.selectors.usage import cache_hit_rates
 
 # PercentileCont is re-exported: review's throughput selector uses it through ai_core.selectors.
@@ -52,6 +52,8 @@ __all__ = [
     "circuit_openings",
     "FeedbackRow",
     "feedback_by_prompt_version",
+    "ApprovedReuse",
+    "approved_answer_reuse",
     "PercentileCont",
 ]
 
@@ -404,3 +406,33 @@ def feedback_by_prompt_version(*, start: dt.date, end: dt.date) -> list[Feedback
         .order_by("prompt_key", "prompt_version")
     )
     return [FeedbackRow(**row) for row in rows]
+
+
+# -- approved answers reused ----------------------------------------------------------------------
+
+
+@dataclass(kw_only=True, frozen=True)
+class ApprovedReuse:
+    """Questions answered from a reviewer-approved answer: each one a model call not made and an
+    output not sent to the review queue again. ``cost_avoided`` prices each reuse at what the
+    approved output cost to generate (an estimate: the same question costs about the same)."""
+
+    answers: int = 0
+    cost_avoided: Decimal = ZERO
+    active_approved: int = 0
+
+
+def approved_answer_reuse(*, start: dt.date, end: dt.date) -> ApprovedReuse:
+    hits = dict(
+        _usage(start, end)
+        .filter(outcome=LLMUsageLog.Outcome.APPROVED_ANSWER)
+        .values_list("subject_id")
+        .annotate(n=Count("id"))
+    )
+    ids = [int(pk) for pk in hits if str(pk).isdigit()]
+    costs = dict(ApprovedAnswer.objects.filter(pk__in=ids).values_list("pk", "generation_cost_usd"))
+    return ApprovedReuse(
+        answers=sum(hits.values()),
+        cost_avoided=sum((costs.get(int(pk), ZERO) * n for pk, n in hits.items() if str(pk).isdigit()), ZERO),
+        active_approved=ApprovedAnswer.objects.filter(status=ApprovedAnswer.Status.ACTIVE).count(),
+    )

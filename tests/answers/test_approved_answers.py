@@ -217,3 +217,28 @@ def test_retire_citing_a_chunk_and_reapprove_locks_to_the_new_text(
     assert answer.status == "retired"  # keeps why it left service
     reuse = approved_answer_match(request=ask(QUESTION, like=answer.source_request), spec=spec())
     assert reuse.answer_id == fresh.pk
+
+
+def test_the_dashboard_counts_reused_answers_and_the_cost_they_avoided(answered, reviewer, client):
+    from django.contrib.auth.models import Group, Permission
+    from django.utils import timezone
+
+    source = answered()
+    LLMUsageLog.objects.create(
+        request=source, provider="anthropic", model="claude-sonnet-4-6", cost_usd="0.012"
+    )
+    answer = approve(source, reviewer)
+    assert answer.generation_cost_usd == Decimal("0.012")
+    for _ in range(3):
+        ai_request_process(request_id=str(ask("How long do refunds take?", like=source).pk))
+    group, _ = Group.objects.get_or_create(name="AI dashboard viewers")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
+        Permission.objects.get(content_type__app_label="ai_core", codename="view_ai_dashboard"),
+    )
+    reviewer.groups.add(group)
+    client.force_login(reviewer)
+    today = timezone.localdate().isoformat()
+    html = client.get("/admin/ai/dashboard/", {"start": today, "end": today}).content.decode()
+    assert 'data-kpi="approved-reuse">3<' in html
+    assert "$0.036" in html and "1 approved answers in service" in html

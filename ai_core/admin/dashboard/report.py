@@ -50,6 +50,7 @@ class DashboardReport:
     fallbacks: Fallbacks
     circuits: list[CircuitRow]
     feedback: list[FeedbackRow]
+    reuse: selectors.ApprovedReuse = field(default_factory=lambda: selectors.ApprovedReuse())
     sections: list[tuple[DashboardSection, Any]] = field(default_factory=list)
     """Each registered section with what its ``data()`` returned for this range."""
 
@@ -114,5 +115,6 @@ def dashboard_report(*, start: dt.date, end: dt.date, limit: int | None = TOP_RO
         fallbacks=selectors.fallbacks_taken(**span),
         circuits=selectors.circuit_openings(**span),
         feedback=selectors.feedback_by_prompt_version(**span),
+        reuse=selectors.approved_answer_reuse(**span),
         sections=[(section, section.data(**span)) for section in dashboard_sections()],
     )
