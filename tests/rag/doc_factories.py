@@ -83,16 +83,18 @@ def encrypted_pdf_bytes(
     text: str = "Confidential settlement terms.",
     *,
     user_password: str = "s3cret",  # noqa: S107
+    method: str = "RC4",
 ) -> bytes:
-    """Encrypted (RC4, which pypdf opens without extra packages). ``user_password=""`` makes a file
-    any reader opens (only editing is locked), which the extractor must read like any other."""
+    """Encrypted with ``method`` ("RC4", "AES_128" or "AES_256"; AES needs pypdf's crypto extra).
+    ``user_password=""`` makes a file any reader opens (only editing is locked), which the
+    extractor must read like any other."""
     from fpdf.enums import EncryptionMethod
 
     pdf = _pdf(title="Encrypted")
     pdf.set_encryption(
         owner_password="owner-only",  # noqa: S106
         user_password=user_password,
-        encryption_method=EncryptionMethod.RC4,
+        encryption_method=EncryptionMethod[method],
     )
     pdf.add_page()
     _write_page(pdf, text)
