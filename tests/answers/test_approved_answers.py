@@ -242,3 +242,20 @@ def test_the_dashboard_counts_reused_answers_and_the_cost_they_avoided(answered,
     html = client.get("/admin/ai/dashboard/", {"start": today, "end": today}).content.decode()
     assert 'data-kpi="approved-reuse">3<' in html
     assert "$0.036" in html and "1 approved answers in service" in html
+
+
+def test_approving_embeds_nothing_in_the_reviewers_http_request(answered, reviewer, fake_embedder):
+    from ai_core.guard import mark_http_request, unmark_http_request
+    from tests.rag.fakes import HashEmbedder
+
+    request = answered()
+    before = len(HashEmbedder.calls)
+    token = mark_http_request("/admin/review/reviewitem/approve/1/")
+    try:
+        answer = approved_answer_create(request=request, text=request.result, approved_by=reviewer)
+    finally:
+        unmark_http_request(token)
+    assert len(HashEmbedder.calls) == before and answer.embedding is None  # the worker's task embeds it
+    # Until then it is not served, and the worker's lookup embeds it itself if the task has not run.
+    reuse = approved_answer_match(request=ask(QUESTION, like=request), spec=spec())
+    assert reuse is not None and ApprovedAnswer.objects.get(pk=answer.pk).embedding is not None
