@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -179,7 +181,7 @@ def _set_heading_paths(blocks: list[DocBlock]) -> None:
 
 def _pdf(data: bytes) -> Extraction:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError
+    from pypdf.errors import DependencyError, PyPdfError
 
     if not data.lstrip()[:5].startswith(b"%PDF"):
         return _unreadable("not a PDF file")
@@ -198,7 +200,7 @@ def _pdf(data: bytes) -> Extraction:
     for number, page in enumerate(reader.pages, start=1):
         try:
             text = page.extract_text() or ""
-        except Exception:  # one damaged page: keep the others, and say which
+        except (PyPdfError, *_PAGE_ERRORS):  # one damaged page: keep the others, and say which
             failed.append(number)
             text = ""
         blocks.extend(_pdf_page_blocks(text, page=number, headings=headings.get(number, [])))
@@ -208,6 +210,20 @@ def _pdf(data: bytes) -> Extraction:
         return Extraction(status="no_text", message="no extractable text", pages=pages)
     message = f"ok; unreadable pages: {', '.join(map(str, failed))}" if failed else "ok"
     return Extraction(status="ok", message=message, title=_pdf_title(reader), blocks=blocks, pages=pages)
+
+
+# What a damaged page raises inside pypdf (besides its own ``PyPdfError``). Deliberately not ``Exception``: a Celery soft time
+# limit (an ``Exception`` too) must stop the page loop, not be counted as one more bad page.
+_PAGE_ERRORS = (
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    TypeError,
+    ValueError,
+    RecursionError,
+    zlib.error,
+    struct.error,
+)
 
 
 def _pdf_title(reader) -> str:

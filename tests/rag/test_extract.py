@@ -128,6 +128,39 @@ def test_corrupt_files_are_unreadable_with_a_reason(data, filename, reason):
     assert reason in result.message
 
 
+def test_a_damaged_page_is_skipped_and_named_and_the_other_pages_kept(monkeypatch):
+    from pypdf import PageObject
+    from pypdf.errors import PdfReadError
+
+    real = PageObject.extract_text
+
+    def extract_text(page, *args, **kwargs):
+        if "thirty days" in real(page):
+            raise PdfReadError("invalid content stream")
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(PageObject, "extract_text", extract_text)
+    result = extract(files.pdf_bytes(TERMS_PAGES), "terms.pdf")
+    assert (result.status, result.message) == ("ok", "ok; unreadable pages: 2")
+    assert sorted({b.page for b in result.blocks}) == [1, 3]
+
+
+def test_a_worker_time_limit_stops_reading_instead_of_counting_as_a_bad_page(monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+    from pypdf import PageObject
+
+    pages_read = []
+
+    def extract_text(page, *args, **kwargs):
+        pages_read.append(page)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(PageObject, "extract_text", extract_text)
+    result = extract(files.pdf_bytes(TERMS_PAGES), "terms.pdf")
+    assert len(pages_read) == 1  # stopped at the first page, not tried on every page
+    assert result.status == "unreadable" and "SoftTimeLimitExceeded" in result.message
+
+
 def test_an_oversized_file_is_refused_before_it_is_parsed():
     data = files.oversized_pdf_bytes(60_000)
     # The same bytes parse under a larger limit: the refusal is the size check, not the content.
