@@ -65,6 +65,7 @@ bench: venv services
 		|| su postgres -c "createdb -O lectern lectern_bench"
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python manage.py migrate -v0
 	$(BIN)/python bench/embed_throughput.py
+	$(BIN)/python bench/doc_extract.py
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_publish_latency.py --runs 5
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_reindex_throughput.py --pages 10
 	DATABASE_URL=$(BENCH_DB_URL) $(BIN)/python bench/rag_retrieval.py --sizes 10000 --queries 100
