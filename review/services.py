@@ -128,8 +128,10 @@ def _decide(*, item: ReviewItem, user, status: str, note: str, edited_text: str 
         item.save(update_fields=["status", "reviewer", "decided_at", "decision_note", "edited_text"])
         if status != ReviewItem.Status.REJECTED and item.kind == ReviewItem.Kind.SOURCE_CHANGED:
             _reapprove_source_changed(item=item, text=ai_request.result, user=user)
-        elif status != ReviewItem.Status.REJECTED:
+        elif status != ReviewItem.Status.REJECTED and rules.PERSONAL_DATA not in item.reasons:
             # Kept for reuse (ai_core decides whether this kind of output can answer later questions).
+            # Not when it was held for personal data: approved for the person who asked, it may still
+            # carry their details, and a reuse would show them to everyone asking alike.
             approved_answer_create(
                 request=ai_request,
                 text=ai_request.result,
