@@ -374,12 +374,12 @@ def _docx(data: bytes, *, max_bytes: int) -> Extraction:
     title = ""
     current_list: DocBlock | None = None
     styles: dict[str | None, tuple[str, int]] = {}  # style id -> (name, heading level)
-    for item in document.iter_inner_content():
+    for item in _docx_body(document):
         if isinstance(item, Table):
             current_list = None
             blocks.extend(_docx_table(item))
             continue
-        text = item.text
+        text = _docx_text(item._p)
         # python-docx resolves a paragraph's style (the default one especially) by scanning every
         # style in the file: once per style id, not per paragraph (1,000 paragraphs: 2 s -> 0.1 s).
         style_id = item._p.style
@@ -430,13 +430,49 @@ def _outline_level(element) -> int:
     return 0
 
 
+def _docx_body(document):
+    """The body's paragraphs and tables in order, including those inside block-level content
+    controls (``w:sdt``: contract templates wrap clauses in them), which python-docx skips."""
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    tags = {qn("w:p"): Paragraph, qn("w:tbl"): Table}
+    sdt, content = qn("w:sdt"), qn("w:sdtContent")
+
+    def walk(element):
+        for child in element:
+            if child.tag in tags:
+                yield tags[child.tag](child, document._body)
+            elif child.tag == sdt and (inner := child.find(content)) is not None:
+                yield from walk(inner)
+
+    yield from walk(document.element.body)
+
+
+# Text of a paragraph as Word shows it with changes accepted: runs anywhere inside it (tracked
+# insertions, content controls, smart tags, fields' results; python-docx's ``text`` reads only
+# direct runs and hyperlinks), but not text moved away (``w:moveFrom``; deleted text is
+# ``w:delText`` and never matches) nor the tab stops of the paragraph's properties.
+_DOCX_TEXT_XPATH = ".//w:t[not(ancestor::w:moveFrom)] | .//w:tab[not(ancestor::w:pPr)] | .//w:br | .//w:cr"
+
+
+def _docx_text(element) -> str:
+    return "".join(
+        node.text or "" if node.tag.endswith("}t") else " " for node in element.xpath(_DOCX_TEXT_XPATH)
+    )
+
+
 def _docx_table(table) -> list[DocBlock]:
     """One paragraph per row, cells joined by " | " (merged cells repeat in python-docx: once)."""
+    from docx.oxml.ns import qn
+
+    paragraph = qn("w:p")
     rows = []
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            text = " ".join(cell.text.split())
+            text = " ".join(" ".join(_docx_text(p) for p in cell._tc.iter(paragraph)).split())
             if text and (not cells or cells[-1] != text):
                 cells.append(text)
         if cells:

@@ -258,6 +258,43 @@ def test_a_custom_docx_style_with_an_outline_level_is_a_heading():
     ]
 
 
+def test_docx_text_reads_tracked_changes_accepted_and_content_controls():
+    import io
+
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.add_heading("Payment", level=1)
+    body = document.element.body
+    body.insert(
+        len(body) - 1,  # before the section properties
+        parse_xml(
+            f"<w:p {nsdecls('w')}><w:r><w:t xml:space='preserve'>Invoices are due within </w:t></w:r>"
+            "<w:del w:id='1' w:author='A'><w:r><w:delText>60</w:delText></w:r></w:del>"
+            "<w:ins w:id='2' w:author='A'><w:r><w:t>30</w:t></w:r></w:ins>"
+            "<w:r><w:t xml:space='preserve'> days.</w:t></w:r>"
+            "<w:moveFrom w:id='3' w:author='A'><w:r><w:t>Moved away.</w:t></w:r></w:moveFrom></w:p>"
+        ),
+    )
+    body.insert(
+        len(body) - 1,
+        parse_xml(
+            f"<w:sdt {nsdecls('w')}><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>Late fees apply after "
+            "the due date.</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+        ),
+    )
+    buffer = io.BytesIO()
+    document.save(buffer)
+    result = extract(buffer.getvalue(), "tracked.docx")
+    assert [b.text for b in result.blocks] == [
+        "Payment",
+        "Invoices are due within 30 days.",
+        "Late fees apply after the due date.",
+    ]
+
+
 def test_docx_title_falls_back_to_the_title_style_then_the_first_heading():
     assert (
         extract(files.docx_bytes([("title", "Styled title"), ("p", "Body.")]), "a.docx").title
