@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -273,7 +274,7 @@ def _pdf_page_blocks(text: str, *, page: int, headings: list[tuple[int, str]]) -
     word), with the page's bookmarks as headings where their title stands on the page, so text
     above a section's heading keeps the previous heading path. A title not found on the page is
     placed at its top."""
-    lines = re.sub(r"(\w)-\n(\w)", r"\1\2", text).split("\n")
+    lines = re.sub(r"(\w)-\n(\w)", r"\1\2", _pdf_normalise(text)).split("\n")
     found: dict[int, tuple[int, str, int]] = {}  # first line -> (level, title, lines it spans)
     blocks: list[DocBlock] = []
     start = 0
@@ -330,6 +331,12 @@ def _ends_paragraph(line: str, full_line: int) -> bool:
     it (layout mode would mix the lines of two columns)."""
     text = line.strip()
     return bool(full_line) and text[-1:] in ".!?:" and len(text) < full_line * 0.8
+
+
+def _pdf_normalise(text: str) -> str:
+    """Typesetting left in PDF text: ligatures ("\ufb01nancial" -> "financial", so full-text search
+    matches), full-width forms and soft hyphens (NFKC, then U+00AD dropped)."""
+    return unicodedata.normalize("NFKC", text).replace("\u00ad", "")
 
 
 def _find_title(lines: list[str], title: str, start: int) -> tuple[int, int] | None:

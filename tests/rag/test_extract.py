@@ -74,6 +74,13 @@ def test_pdf_paragraphs_and_list_items_are_kept_apart():
     assert texts == [first, second, "- Items bought in a sale can be exchanged.", "- Opened software cannot."]
 
 
+def test_pdf_ligatures_and_soft_hyphens_become_plain_letters():
+    from ai_core.rag.extract import _pdf_page_blocks
+
+    blocks = _pdf_page_blocks("The \ufb01nancial of\ufb01ce re\u00adviews it.", page=1, headings=[])
+    assert [b.text for b in blocks] == ["The financial office reviews it."]
+
+
 def test_pdf_chunks_never_straddle_pages_and_cite_their_page():
     result = extract(files.pdf_bytes(TERMS_PAGES), "terms.pdf")
     chunks = chunk_segments(
