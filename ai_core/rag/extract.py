@@ -34,6 +34,10 @@ from pathlib import PurePosixPath
 from .chunking import Segment
 from .documents import DocBlock, DocumentParseError, blocks_to_segments, parse_document
 
+# Bump whenever a change here alters the blocks made from the same file (text, paragraphs,
+# headings, pages): callers put it into their index fingerprint, like ``CHUNKER_VERSION``.
+EXTRACTOR_VERSION = 1
+
 STATUSES = ("ok", "encrypted", "no_text", "unreadable", "too_large", "unsupported")
 # The admin's word for each status (``KnowledgeDocument.status``); ``message`` gives the detail.
 STATUS_LABELS = {
