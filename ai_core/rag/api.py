@@ -5,8 +5,14 @@ ai_core's own code imports those directly, other apps import from here."""
 from ai_core.rag.chunking import Chunk, Segment, chunk_segments
 from ai_core.rag.conf import documents_max_bytes, retrieval_settings
 from ai_core.rag.documents import DocBlock, DocumentParseError, html_to_text, page_of_block_ids, parse_html
+from ai_core.rag.extract import (
+    EXTRACTOR_VERSION,
+    Extraction,
+    document_kind,
+    extract_document,
+    extraction_segments,
+)
 from ai_core.rag.extract import STATUSES as EXTRACTION_STATUSES
-from ai_core.rag.extract import Extraction, document_kind, extract_document, extraction_segments
 from ai_core.rag.s3 import S3IngestBusy, S3IngestError, S3IngestRefused, s3_ingest, s3_ingest_check
 from ai_core.rag.selectors import IndexEmbedderMismatchError, PageIndexStatus, page_index_status, retrieve
 from ai_core.rag.services.freshness import output_is_stale, provenance_link_regenerated
@@ -29,6 +35,7 @@ __all__ = [
     "DocBlock",
     "DocumentParseError",
     "EXTRACTION_STATUSES",
+    "EXTRACTOR_VERSION",
     "Extraction",
     "IndexEmbedderMismatchError",
     "PageIndexStatus",
