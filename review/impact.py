@@ -30,7 +30,7 @@ from .blocks import BlockChange, block_changes, page_block_texts
 from .conf import review_settings
 from .diffs import text_diff_html
 from .models import ReviewItem
-from .services import review_item_create
+from .services import review_item_create, review_item_reject
 
 logger = logging.getLogger(__name__)
 
@@ -84,22 +84,38 @@ class _Blocks:
 
 
 def _changes_for(
-    answer: ApprovedAnswer, removed: dict[int, object], current: Sequence, blocks: _Blocks
+    answer: ApprovedAnswer,
+    removed: dict[int, object],
+    current: Sequence,
+    blocks: _Blocks,
+    *,
+    cited_now: dict[int, int | None] | None = None,
+    earlier: dict[int, SourceChange] | None = None,
 ) -> tuple[list[SourceChange], list[int | None]]:
-    """What changed in each cited passage, and the chunk to cite for each source now."""
+    """What changed in each cited passage, and the chunk to cite for each source now.
+
+    ``cited_now`` (source number → chunk) and ``earlier`` (source number → change) describe a
+    pending "source changed" item the page has changed under again: its sources point at the
+    passages of the previous publish, and the diff still starts from the text as approved."""
     changes: list[SourceChange] = []
     chunk_ids: list[int | None] = []
     new_revision = next((c.page_revision_id for c in current), None)
     for source in answer.sources or []:
-        chunk_id = int(source["chunk_id"])
-        old = removed.get(chunk_id)
+        number = int(source.get("number", 0))
+        chunk_id = cited_now.get(number) if cited_now is not None else int(source["chunk_id"])
+        prior = (earlier or {}).get(number)
+        old = removed.get(chunk_id) if chunk_id is not None else None
         if old is None:
             chunk_ids.append(chunk_id)  # unchanged (or another page's, checked when it changes)
+            if prior is not None:
+                changes.append(prior)  # changed by the earlier publish, not by this one
             continue
         new = _successor(old, current)
         chunk_ids.append(new.id if new else None)
         page_id = source.get("page_id")
-        old_blocks = blocks.get(page_id, old.page_revision_id)
+        old_revision = prior.old_revision_id if prior else old.page_revision_id
+        old_passage = prior.old_passage if prior else (source.get("text") or old.text)
+        old_blocks = blocks.get(page_id, old_revision)
         new_blocks = blocks.get(page_id, new_revision)
         block_ids = [b for b in (source.get("block_ids") or old.block_ids) if b]
         if old_blocks is not None and new_blocks is not None:
@@ -109,21 +125,21 @@ def _changes_for(
                 BlockChange(
                     block_id=block_ids[0] if block_ids else "",
                     label=old.heading_path or "Cited passage",
-                    old=source.get("text") or old.text,
+                    old=old_passage,
                     new=new.text if new else "",
                 )
             ]
         changes.append(
             SourceChange(
-                number=int(source.get("number", 0)),
+                number=number,
                 title=source.get("title", ""),
                 page_id=page_id,
-                old_chunk_id=chunk_id,
+                old_chunk_id=prior.old_chunk_id if prior else chunk_id,
                 new_chunk_id=new.id if new else None,
-                old_revision_id=old.page_revision_id,
+                old_revision_id=old_revision,
                 new_revision_id=new_revision,
                 blocks=changed,
-                old_passage=source.get("text") or old.text,
+                old_passage=old_passage,
                 new_passage=new.text if new else "",
             )
         )
@@ -168,16 +184,56 @@ def approved_answers_source_changed(*, removed: Sequence, current: Sequence) -> 
     for answer in answers:
         changes, chunk_ids = _changes_for(answer, removed_by_id, current, blocks)
         approved_answer_retire(answer=answer, reason=ApprovedAnswer.RetireReason.SOURCE_CHANGED)
-        request = ai_request_open_for_rereview(answer=answer, chunk_ids=chunk_ids)
-        item = review_item_create(
-            ai_request=request,
-            reasons=_reasons(answer.text, request),
-            kind=ReviewItem.Kind.SOURCE_CHANGED,
-            approved_answer=answer,
-            source_changes=[asdict(change) for change in changes],
+        items.append(_queue(answer, changes, chunk_ids))
+        logger.info(
+            "approved answer %s retired: cited source changed; review item %s", answer.pk, items[-1].pk
         )
-        items.append(item)
-        logger.info("approved answer %s retired: cited source changed; review item %s", answer.pk, item.pk)
+    items += _requeue_pending(removed_by_id, current, blocks)
+    return items
+
+
+def _queue(answer: ApprovedAnswer, changes: list[SourceChange], chunk_ids: list[int | None]) -> ReviewItem:
+    request = ai_request_open_for_rereview(answer=answer, chunk_ids=chunk_ids)
+    return review_item_create(
+        ai_request=request,
+        reasons=_reasons(answer.text, request),
+        kind=ReviewItem.Kind.SOURCE_CHANGED,
+        approved_answer=answer,
+        source_changes=[asdict(change) for change in changes],
+    )
+
+
+def _requeue_pending(removed: dict[int, object], current: Sequence, blocks: _Blocks) -> list[ReviewItem]:
+    """Pending "source changed" items whose passages this publish changed again: each is closed
+    (rejected by the system, saying why) and replaced by one diffing the text as approved against
+    the text as it reads now, so a reviewer never approves against a diff the page has outgrown."""
+    stale = list(
+        ReviewItem.objects.filter(
+            kind=ReviewItem.Kind.SOURCE_CHANGED,
+            status=ReviewItem.Status.PENDING,
+            approved_answer__isnull=False,
+            ai_request__provenance__chunk_ids__overlap=list(removed),
+        )
+        .select_related("ai_request", "approved_answer", "approved_answer__source_request")
+        .order_by("pk")
+    )
+    items = []
+    for item in stale:
+        cited_now = {
+            int(c["number"]): int(c["chunk_id"]) if str(c.get("chunk_id", "")).isdigit() else None
+            for c in item.ai_request.citations
+        }
+        earlier = {int(c["number"]): SourceChange.from_json(c) for c in item.source_changes or []}
+        changes, chunk_ids = _changes_for(
+            item.approved_answer, removed, current, blocks, cited_now=cited_now, earlier=earlier
+        )
+        replacement = _queue(item.approved_answer, changes, chunk_ids)
+        review_item_reject(
+            item=item,
+            user=None,
+            note=f"Superseded by item #{replacement.pk}: the page changed again before a decision.",
+        )
+        items.append(replacement)
     return items
 
 

@@ -14,7 +14,12 @@ from ai_core.answers.api import ApprovedAnswer
 from ai_core.models import AIRequest
 from ai_core.rag.models import KnowledgeChunk
 from review.models import ReviewItem
-from review.services import review_item_approve, review_item_approve_with_edits, review_item_create
+from review.services import (
+    ReviewDecisionError,
+    review_item_approve,
+    review_item_approve_with_edits,
+    review_item_create,
+)
 from tests.review.conftest import admin_url
 
 pytestmark = pytest.mark.django_db
@@ -147,17 +152,29 @@ def test_rejecting_keeps_the_answer_out_of_service(client, reviewer, page, appro
     assert not ApprovedAnswer.objects.filter(status=ApprovedAnswer.Status.ACTIVE).exists()
 
 
-def test_a_second_change_before_the_decision_refuses_a_stale_re_approval(reviewer, page, approved, publish):
+def test_a_second_change_before_the_decision_replaces_the_item_with_a_diff_from_the_approved_text(
+    reviewer, page, approved, publish
+):
     republish(publish, page)
-    item = source_changed_item()
-    republish(publish, page, needle="14 days", text=REFUND_NEW.replace("14", "21"))
-    from review.services import ReviewDecisionError
+    first = source_changed_item()
+    third = REFUND_NEW.replace("14", "21")
+    republish(publish, page, needle="14 days", text=third)
 
-    with pytest.raises(ReviewDecisionError, match="changed again"):
-        review_item_approve(item=item, user=reviewer)
-    item.refresh_from_db()
-    assert item.is_pending
-    assert not ApprovedAnswer.objects.filter(status=ApprovedAnswer.Status.ACTIVE).exists()
+    first.refresh_from_db()
+    assert first.status == ReviewItem.Status.REJECTED and first.reviewer is None
+    assert "page changed again" in first.decision_note
+    with pytest.raises(ReviewDecisionError):
+        review_item_approve(item=first, user=reviewer)
+    second = ReviewItem.objects.get(kind=ReviewItem.Kind.SOURCE_CHANGED, status=ReviewItem.Status.PENDING)
+    assert second.approved_answer == approved
+    assert f"#{second.pk}" in first.decision_note
+    (change,) = second.source_changes
+    (block,) = change["blocks"]
+    assert (block["old"], block["new"]) == (REFUND, third)  # from the text as approved
+
+    review_item_approve(item=second, user=reviewer)
+    fresh = ApprovedAnswer.objects.get(status=ApprovedAnswer.Status.ACTIVE)
+    assert fresh.cited_chunk_ids == [chunk_of(page, "21 days").pk]
 
 
 def test_a_redelivered_flag_does_not_duplicate_the_item(page, approved, publish):
