@@ -56,6 +56,10 @@ class AIImpactSignoffTask(AbstractGroupApprovalTask):
             ]
         return []
 
+    def get_template_for_action(self, action):
+        # The dialogs (sign off with comment, request changes) show what the revision changes.
+        return "review/workflow/impact_action_modal.html"
+
     @classmethod
     def get_description(cls):
         return _(

@@ -189,3 +189,23 @@ def test_passing_at_once_hands_over_to_the_next_task(
     assert statuses == {"Legal sign-off on AI impact": "approved", "Moderators approval": "in_progress"}
     page.refresh_from_db()
     assert page.live_revision_id == live_revision
+
+
+def test_the_sign_off_dialog_shows_what_the_revision_changes(
+    client, page, editor, reviewer, approved, workflow, django_capture_on_commit_callbacks
+):
+    state = submit(
+        page, editor, needle="30 days", text=REFUND.replace("30", "14"),
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    client.force_login(reviewer)
+    url = f"/admin/pages/workflow/action/{page.pk}/approve/{state.current_task_state.pk}/"
+    response = client.get(url, headers={"x-requested-with": "XMLHttpRequest"})
+    assert response.status_code == 200
+    html = response.json()["html"]
+    assert "AI impact of this revision" in html
+    assert "takes 1 approved answer out of use" in html and approved.question in html
+    assert '<del class="review-diff__del">30</del><ins class="review-diff__ins">14</ins>' in html
+    # The editor may not open it at all.
+    client.force_login(editor)
+    assert client.get(url).status_code in (302, 403)
