@@ -141,7 +141,9 @@ def reviewer_client(stack) -> httpx.Client:
         *Permission.objects.filter(content_type__app_label="ai_core", codename="retire_approvedanswer"),
         Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
     )
-    user = get_user_model().objects.create_user("lena", "lena@example.com", "pw-lena-12345")
+    user = get_user_model().objects.filter(username="lena").first() or get_user_model().objects.create_user(
+        "lena", "lena@example.com", "pw-lena-12345"
+    )
     user.groups.add(group)
     django_client = Client()
     django_client.force_login(user)
@@ -243,3 +245,24 @@ def test_a_page_made_private_stops_reuse(stack, tree, fake_provider):
     assert fresh["final"]["result"] != HELD_REPLY and not fresh["final"]["reviewed_label"]
     assert AIRequest.objects.get(pk=fresh["id"]).approved_answer_id is None
     assert model_calls(fake_provider) >= calls  # answered afresh (or "I don't know"), never reused
+
+
+def test_an_answer_retired_in_the_admin_is_never_served_again(stack, tree, fake_provider):
+    answer = held_then_approved(stack, fake_provider)
+    with reviewer_client(stack) as admin:
+        listing = admin.get("/admin/review/approved-answers/")
+        assert listing.status_code == 200 and ASKED in listing.text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', listing.text).group(1)
+        retired = admin.post(
+            f"/admin/review/approved-answers/{answer.pk}/retire/",
+            data={"csrfmiddlewaretoken": token},
+            headers={"Referer": stack.url},
+        )
+        assert retired.status_code == 302, retired.text
+    answer.refresh_from_db()
+    assert answer.status == "retired"
+    calls = model_calls(fake_provider)
+    fake_provider.script(path=MESSAGES, reply="Refunds reach your card within 30 days [1].")
+    fresh = Visitor(stack).ask(REWORDED)
+    assert fresh["final"]["result"] != HELD_REPLY and not fresh["final"]["reviewed_label"]
+    assert model_calls(fake_provider) == calls + 1
