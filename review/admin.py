@@ -25,6 +25,8 @@ from .models import ReviewItem
 from .selectors import APPROVE_PERMISSION, review_pending_count
 
 DECISION_ACTIONS = ("approve", "approve_with_edits", "reject")
+# Actions on several items, which like "index" take no primary key.
+LIST_ACTIONS = ("bulk", "bulk_assign")
 
 
 class ReviewPermissionHelper(PermissionHelper):
@@ -62,12 +64,12 @@ class ReviewURLHelper(AdminURLHelper):
         return rf"^{self.base_url_path}/{action}/(?P<instance_pk>[0-9]+)/$"
 
     def get_action_url_pattern(self, action):
-        if action == "bulk":
+        if action in LIST_ACTIONS:
             return self._get_action_url_pattern(action)
         return super().get_action_url_pattern(action)
 
     def get_action_url(self, action, *args, **kwargs):
-        if action == "bulk":
+        if action in LIST_ACTIONS:
             return reverse(self.get_action_url_name(action))
         return super().get_action_url(action, *args, **kwargs)
 
@@ -310,11 +312,15 @@ class ReviewItemAdmin(ModelAdmin):
     def bulk_view(self, request):
         return views.ReviewBulkView.as_view(model_admin=self)(request)
 
+    def bulk_assign_view(self, request):
+        return views.ReviewBulkAssignView.as_view(model_admin=self)(request)
+
     def get_admin_urls_for_registration(self):
         helper = self.url_helper
         routes = [
             ("index", self.index_view),
             ("bulk", self.bulk_view),
+            ("bulk_assign", self.bulk_assign_view),
             ("inspect", self.inspect_view),
             ("history", self.history_view),
             ("approve", self._decision_view(views.ApproveView)),

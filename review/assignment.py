@@ -9,6 +9,8 @@ assignee once decided, as a record of who had it. Mail about an assigned item go
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -72,7 +74,17 @@ def review_items_filter_by_assignee(*, queryset: QuerySet, assignee: str, user) 
 # --- Writes
 
 
-def review_item_assign(*, item: ReviewItem, assignee, user) -> ReviewItem:
+def _notify_on_commit(*, item_ids: list[int], assignee, user) -> None:
+    """One mail to the assignee listing what was just assigned to them, unless they did it."""
+    if not item_ids or assignee is None or assignee.pk == getattr(user, "pk", None) or not assignee.email:
+        return
+    from .tasks import send_assignment_notice
+
+    ids = list(item_ids)
+    transaction.on_commit(lambda: send_assignment_notice.delay(ids), robust=True)
+
+
+def review_item_assign(*, item: ReviewItem, assignee, user, notify: bool = True) -> ReviewItem:
     """Assign ``item`` to ``assignee`` (``None`` unassigns), as ``user`` did. Logged in the item's
     history; the assignee is told by mail unless they assigned it to themselves."""
     if assignee is not None and not user_can_be_assigned(assignee):
@@ -98,10 +110,30 @@ def review_item_assign(*, item: ReviewItem, assignee, user) -> ReviewItem:
                 "previous": reviewer_label(previous) if previous is not None else "",
             },
         )
-        if assignee is not None and assignee.pk != getattr(user, "pk", None) and assignee.email:
-            from .tasks import send_assignment_notice
-
-            item_id = item.pk
-            transaction.on_commit(lambda: send_assignment_notice.delay(item_id), robust=True)
+        if notify:
+            _notify_on_commit(item_ids=[item.pk], assignee=assignee, user=user)
     logger.info("review item %s assigned to %s by %s", item.pk, getattr(assignee, "pk", None), user.pk)
     return item
+
+
+@dataclass(kw_only=True)
+class BulkAssignOutcome:
+    assigned: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def review_items_assign_bulk(*, item_ids: Iterable[int], assignee, user) -> BulkAssignOutcome:
+    """Assign several items at once, each in its own transaction: one a colleague decided meanwhile
+    is skipped rather than failing the rest. The assignee gets one mail listing them all."""
+    if assignee is not None and not user_can_be_assigned(assignee):
+        raise ReviewAssignmentError(f"{reviewer_label(assignee)} is not a legal reviewer.")
+    outcome = BulkAssignOutcome()
+    for item in ReviewItem.objects.filter(pk__in=list(item_ids)).order_by("pk"):
+        try:
+            review_item_assign(item=item, assignee=assignee, user=user, notify=False)
+        except ReviewAssignmentError:
+            outcome.skipped.append(item.pk)
+        else:
+            outcome.assigned.append(item.pk)
+    _notify_on_commit(item_ids=outcome.assigned, assignee=assignee, user=user)
+    return outcome

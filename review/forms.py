@@ -72,3 +72,12 @@ class AssignForm(forms.Form):
         if value == "me":
             return self.user
         return self.reviewers[value] if value else None
+
+
+class BulkAssignForm(AssignForm):
+    """Several pending items to one reviewer (or nobody), from the queue's checkboxes."""
+
+    id = forms.ModelMultipleChoiceField(
+        queryset=ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).select_related("ai_request"),
+        error_messages={"required": "Select at least one pending item."},
+    )

@@ -118,18 +118,19 @@ def review_escalation_send(*, item_ids: list[int]) -> None:
         _send(subject=subject, template="review/emails/escalation.txt", items=batch, recipients=to)
 
 
-def review_assignment_notice_send(*, item_id: int) -> bool:
-    """Tell a reviewer an item was assigned to them (by someone else). Returns whether it was sent:
-    not when the item was decided or reassigned meanwhile."""
-    item = (
+def review_assignment_notice_send(*, item_ids: list[int]) -> bool:
+    """Tell a reviewer items were assigned to them (by someone else), in one mail. Returns whether
+    it was sent: items decided or reassigned meanwhile are left out, and none left sends nothing."""
+    items = list(
         ReviewItem.objects.select_related("ai_request", "assignee")
-        .filter(pk=item_id, status=ReviewItem.Status.PENDING, assignee__isnull=False)
-        .first()
+        .filter(pk__in=item_ids, status=ReviewItem.Status.PENDING, assignee__isnull=False)
+        .order_by("-priority", "created_at")
     )
-    if item is None or not item.assignee.email or not _still_a_reviewer(item.assignee):
+    assignee = items[0].assignee if items else None
+    if assignee is None or not assignee.email or not _still_a_reviewer(assignee):
         return False
-    subject = f"[{settings.WAGTAIL_SITE_NAME}] An AI output awaiting review was assigned to you"
-    _send(
-        subject=subject, template="review/emails/assigned.txt", items=[item], recipients=[item.assignee.email]
-    )
+    items = [item for item in items if item.assignee_id == assignee.pk]
+    count = len(items)
+    subject = f"[{settings.WAGTAIL_SITE_NAME}] {count} AI output(s) awaiting review assigned to you"
+    _send(subject=subject, template="review/emails/assigned.txt", items=items, recipients=[assignee.email])
     return True

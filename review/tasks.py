@@ -22,8 +22,8 @@ def escalate_stale_reviews() -> int:
 
 
 @shared_task(name="review.send_assignment_notice", ignore_result=True, soft_time_limit=60, time_limit=90)
-def send_assignment_notice(item_id: int) -> bool:
-    """Queued on commit when a reviewer assigns an item to a colleague."""
+def send_assignment_notice(item_ids: list[int]) -> bool:
+    """Queued on commit when a reviewer assigns items to a colleague."""
     from .notifications import review_assignment_notice_send
 
-    return review_assignment_notice_send(item_id=item_id)
+    return review_assignment_notice_send(item_ids=item_ids)

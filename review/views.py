@@ -16,7 +16,14 @@ from django.views.defaults import permission_denied
 from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView, WMABaseView
 
 from . import assignment, edits, services
-from .forms import ApproveForm, ApproveWithEditsForm, AssignForm, BulkDecisionForm, RejectForm
+from .forms import (
+    ApproveForm,
+    ApproveWithEditsForm,
+    AssignForm,
+    BulkAssignForm,
+    BulkDecisionForm,
+    RejectForm,
+)
 from .impact import review_item_source_changes
 from .models import ReviewItem
 from .selectors import review_item_history, review_item_sources
@@ -56,6 +63,7 @@ class ReviewIndexView(ForbiddenMixin, IndexView):
         context = super().get_context_data(**kwargs)
         context["can_approve"] = self.permission_helper.user_can_approve(self.request.user)
         context["bulk_url"] = self.url_helper.get_action_url("bulk")
+        context["bulk_assign_url"] = self.url_helper.get_action_url("bulk_assign")
         return context
 
 
@@ -260,6 +268,47 @@ class AssignView(ForbiddenMixin, InstanceSpecificView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(item=self.instance, inspect_url=self.inspect_url, **kwargs)
+
+
+class ReviewBulkAssignView(ForbiddenMixin, WMABaseView):
+    """Assign the items ticked in the queue: GET (the queue's "Assign…" button) confirms and asks
+    to whom, POST assigns. Only those who may decide may assign."""
+
+    template_name = "review/bulk_assign.html"
+    page_title = "Assign several items"
+
+    def check_action_permitted(self, user):
+        return self.permission_helper.user_can_approve(user)
+
+    def get(self, request, *args, **kwargs):
+        form = BulkAssignForm(request.GET, user=request.user)
+        form.is_valid()
+        if "id" in form.errors:
+            messages.warning(request, "Select at least one pending item, then Assign.")
+            return redirect(self.index_url)
+        items = form.cleaned_data["id"]
+        form = BulkAssignForm(user=request.user, initial={"id": items, "assignee": "me"})
+        return self.render_to_response(self.get_context_data(form=form, items=items))
+
+    def post(self, request, *args, **kwargs):
+        form = BulkAssignForm(request.POST, user=request.user)
+        if not form.is_valid():
+            response = self.render_to_response(
+                self.get_context_data(form=form, items=form.cleaned_data.get("id") or [])
+            )
+            response.status_code = 400
+            return response
+        assignee = form.cleaned_data["assignee"]
+        outcome = assignment.review_items_assign_bulk(
+            item_ids=[item.pk for item in form.cleaned_data["id"]], assignee=assignee, user=request.user
+        )
+        to = assignment.reviewer_label(assignee) if assignee is not None else "nobody"
+        messages.success(request, f"{len(outcome.assigned)} item(s) assigned to {to}.")
+        if outcome.skipped:
+            messages.warning(
+                request, f"{len(outcome.skipped)} item(s) had already been decided and were skipped."
+            )
+        return redirect(self.index_url)
 
 
 class ReviewBulkView(ForbiddenMixin, WMABaseView):

@@ -184,3 +184,57 @@ def test_the_dashboard_panel_counts_the_pending_items_assigned_to_me(client, rev
     assert "1 assigned to you" in client.get("/admin/").content.decode()
     ReviewItem.objects.filter(pk=theirs.pk).update(assignee=None)
     assert "data-review-assigned-to-me" not in client.get("/admin/").content.decode()
+
+
+def test_several_items_are_assigned_from_the_queue_with_one_mail(
+    client, reviewer, colleague, make_held, mailoutbox, django_capture_on_commit_callbacks
+):
+    first, second, decided = make_held(), make_held(), make_held()
+    client.force_login(reviewer)
+    queue = client.get(admin_url("index")).content.decode()
+    assert f'formaction="{admin_url("bulk_assign")}"' in queue
+    confirm = client.get(admin_url("bulk_assign"), {"id": [first.pk, second.pk]})
+    assert confirm.status_code == 200 and "Assign 2 items" in confirm.content.decode()
+    client.post(admin_url("approve", decided), {"note": ""})  # decided by then: skipped
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            admin_url("bulk_assign"), {"id": [first.pk, second.pk, decided.pk], "assignee": str(colleague.pk)}
+        )
+    assert response.status_code == 400  # a decided item is not a valid choice
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            admin_url("bulk_assign"),
+            {"id": [first.pk, second.pk], "assignee": str(colleague.pk)},
+            follow=True,
+        )
+    assert "2 item(s) assigned to Carl Jansen." in response.content.decode()
+    assert set(ReviewItem.objects.filter(assignee=colleague).values_list("pk", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
+    (mail,) = mailoutbox
+    assert (
+        mail.to == ["carl@example.com"] and "2 AI output(s) awaiting review assigned to you" in mail.subject
+    )
+    assert f"/inspect/{first.pk}/" in mail.body and f"/inspect/{second.pk}/" in mail.body
+
+
+def test_bulk_assignment_is_for_reviewers_only_and_needs_a_selection(client, reviewer, editor, make_held):
+    item = make_held()
+    client.force_login(editor)
+    assert client.get(admin_url("bulk_assign"), {"id": [item.pk]}).status_code == 403
+    assert client.post(admin_url("bulk_assign"), {"id": [item.pk], "assignee": "me"}).status_code == 403
+    client.force_login(reviewer)
+    nothing = client.get(admin_url("bulk_assign"), follow=True)
+    assert "Select at least one pending item, then Assign." in nothing.content.decode()
+    assert client.post(admin_url("bulk_assign"), {"assignee": "me"}).status_code == 400
+    assert ReviewItem.objects.get(pk=item.pk).assignee is None
+
+
+def test_a_service_caller_cannot_bulk_assign_to_a_non_reviewer(reviewer, editor, make_held):
+    from review.assignment import ReviewAssignmentError, review_items_assign_bulk
+
+    item = make_held()
+    with pytest.raises(ReviewAssignmentError, match="is not a legal reviewer"):
+        review_items_assign_bulk(item_ids=[item.pk], assignee=editor, user=reviewer)
+    assert ReviewItem.objects.get(pk=item.pk).assignee is None
