@@ -1,9 +1,11 @@
-"""Load the demo site (a fictional firm's policies, terms, guides and FAQs). Safe to rerun."""
+"""Load the demo site (a fictional firm's policies, terms, guides and FAQs, and its documents:
+PDFs and a Word file in the document library, linked from the articles). Safe to rerun."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from content.documents.demo import demo_documents_ensure
 from content.markdown import MarkdownImportError, parse_front_matter, parse_markdown_document
 from content.services import article_create_or_skip, home_page_ensure, section_ensure
 
@@ -59,6 +61,11 @@ class Command(BaseCommand):
                     state = "created" if was_created else "exists"
                     self.stdout.write(f"  [{number}/{len(files)}] {section_dir.name}/{path.stem}: {state}")
             self.stdout.write(f"{section.title}: {len(files)} pages")
+        documents = demo_documents_ensure(home=home)
+        self.stdout.write(
+            f"Documents: {documents.created} uploaded, {documents.replaced} replaced, "
+            f"{documents.unchanged} unchanged; {len(documents.linked)} article link(s) added"
+        )
         self.stdout.write(
             self.style.SUCCESS(f"Demo content ready: {created} pages created, {skipped} already present.")
         )
