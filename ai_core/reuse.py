@@ -23,7 +23,8 @@ class ReusedAnswer:
     citations: list[dict] = field(default_factory=list)
     similarity: float = 0.0
     # Called inside the transaction that ends the request: provenance, hit count, the usage row.
-    record_use: Callable[..., None] = lambda **kwargs: None
+    # Returns False when the answer left service since the lookup (the request is then generated).
+    record_use: Callable[..., bool] = lambda **kwargs: True
 
 
 def reusable_answer(*, request, spec) -> ReusedAnswer | None:

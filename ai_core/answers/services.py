@@ -264,14 +264,23 @@ def approved_answers_retire_citing(
     return [a.pk for a in answers]
 
 
-def approved_answer_use_record(*, answer: ApprovedAnswer, request: AIRequest, attempt: int = 1) -> None:
-    """``request`` was answered with ``answer`` (worker, inside the transaction that ends it): the
+def approved_answer_use_record(*, answer: ApprovedAnswer, request: AIRequest, attempt: int = 1) -> bool:
+    """``request`` is answered with ``answer`` (worker, inside the transaction that ends it): the
     hit, the provenance (so freshness tracking covers the reused answer too) and a usage row at
-    zero tokens and zero cost, which the dashboard counts as a model call avoided."""
+    zero tokens and zero cost, which the dashboard counts as a model call avoided.
+
+    False, recording nothing, when the answer left service since the lookup: the row is locked
+    first, so a Retire (or a publish retiring it) either lands before and wins, or waits."""
     from django.db.models import F
 
     from ai_core.rag.services.freshness import output_provenance_record
 
+    if (
+        not ApprovedAnswer.objects.select_for_update()
+        .filter(pk=answer.pk, status=ApprovedAnswer.Status.ACTIVE)
+        .exists()
+    ):
+        return False
     output_provenance_record(request=request, chunk_ids=list(answer.cited_chunk_ids))
     ApprovedAnswer.objects.filter(pk=answer.pk).update(hits=F("hits") + 1, last_used_at=timezone.now())
     LLMUsageLog.objects.create(
@@ -287,3 +296,4 @@ def approved_answer_use_record(*, answer: ApprovedAnswer, request: AIRequest, at
         subject_type="approved_answer",
         subject_id=str(answer.pk),
     )
+    return True

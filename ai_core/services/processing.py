@@ -278,16 +278,26 @@ def _serve_cached(
     return ProcessOutcome(status=status, from_cache=True)
 
 
-def _serve_approved(request: AIRequest, spec, reused: ReusedAnswer, *, attempt: int) -> ProcessOutcome:
+class _ReuseWithdrawn(Exception):
+    """The approved answer was retired between the lookup and now: roll back, generate instead."""
+
+
+def _serve_approved(request: AIRequest, spec, reused: ReusedAnswer, *, attempt: int) -> ProcessOutcome | None:
     """Answer with a reviewer-approved answer whose sources still stand: no provider call, no
     gate (a reviewer approved this very text), zero tokens. The whole text arrives in the final
-    event, sent once the request is stored, as for an approval."""
-    with transaction.atomic():
-        _finish(request, text=reused.text, provider="approved_answer", model="", citations=reused.citations,
-                chunk_ids=[c["chunk_id"] for c in reused.citations])  # fmt: skip
-        _mark(request, approved_answer_id=reused.answer_id)
-        reused.record_use(request=request, attempt=attempt)
-        _settle(request)
+    event, sent once the request is stored, as for an approval. None when the answer was retired
+    meanwhile: nothing was written, and the caller generates as usual."""
+    try:
+        with transaction.atomic():
+            if not reused.record_use(request=request, attempt=attempt):
+                raise _ReuseWithdrawn
+            _finish(request, text=reused.text, provider="approved_answer", model="", citations=reused.citations,
+                    chunk_ids=[c["chunk_id"] for c in reused.citations])  # fmt: skip
+            _mark(request, approved_answer_id=reused.answer_id)
+            _settle(request)
+    except _ReuseWithdrawn:
+        logger.info("approved answer %s was retired during the lookup; generating", reused.answer_id)
+        return None
     _publish_final(request, spec)
     logger.info("ai_request %s answered with approved answer %s", request.pk, reused.answer_id)
     return ProcessOutcome(status=AIRequest.Status.DONE)
@@ -301,8 +311,8 @@ def _generate(
         # A publish landed between submit and now: record the version that actually answers.
         _mark(request, prompt_version=spec.version)
     reused = reusable_answer(request=request, spec=spec)
-    if reused is not None:
-        return _serve_approved(request, spec, reused, attempt=attempt)
+    if reused is not None and (served := _serve_approved(request, spec, reused, attempt=attempt)):
+        return served
     context = build_context(request=request, spec=spec)
     rendered = spec.render({**request.payload, **context.values})
     reservation = getattr(request, "budget_reservation", None)

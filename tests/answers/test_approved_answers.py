@@ -259,3 +259,16 @@ def test_approving_embeds_nothing_in_the_reviewers_http_request(answered, review
     # Until then it is not served, and the worker's lookup embeds it itself if the task has not run.
     reuse = approved_answer_match(request=ask(QUESTION, like=request), spec=spec())
     assert reuse is not None and ApprovedAnswer.objects.get(pk=answer.pk).embedding is not None
+
+
+def test_an_answer_retired_between_lookup_and_reply_is_not_served(answered, reviewer, settings):
+    answer = approve(answered(), reviewer)
+    settings.AI_CORE = {**settings.AI_CORE, "ANSWER_REUSE": "tests.answers.racing.match_then_retired"}
+    later = ask(QUESTION, like=answer.source_request)
+    outcome = ai_request_process(request_id=str(later.pk))
+    later.refresh_from_db()
+    assert outcome.status == later.status == AIRequest.Status.DONE
+    assert later.approved_answer_id is None and later.result != APPROVED
+    assert not LLMUsageLog.objects.filter(request=later, outcome="approved_answer").exists()
+    answer.refresh_from_db()
+    assert answer.hits == 0
