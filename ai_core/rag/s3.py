@@ -37,6 +37,7 @@ from ai_core import conf
 from ai_core.resilience.lease import lease
 from ai_core.resilience.runtime import redis_key, shared_redis
 
+from . import extract
 from .chunking import chunk_segments
 from .conf import documents_max_bytes, retrieval_settings
 from .extract import (
@@ -48,7 +49,14 @@ from .extract import (
     too_large,
 )
 from .models import KnowledgeDocument
-from .services.indexing import SourceRef, chunks_remove, chunks_sync, source_lock
+from .services.indexing import (
+    SourceRef,
+    chunks_remove,
+    chunks_sync,
+    index_fingerprint,
+    index_settings_key,
+    source_lock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +252,14 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
     }
     keep: set[str] = set()  # ingested, unchanged, skipped or failed (neither removes anything)
     max_bytes = documents_max_bytes()
+    from ai_core import providers
+
+    embedder = providers.embedder()
+    # What else decides the chunks of the same bytes: the extractor, chunker and embedder. A
+    # change to any of them re-reads every object once (re-embedding only text that changed).
+    fingerprint = index_fingerprint(
+        settings_key=index_settings_key(embedder=embedder), parts=["s3", extract.EXTRACTOR_VERSION]
+    )
     for key, obj in sorted(listing.items()):
         if held.lost.is_set():
             raise S3IngestBusy(f"ingest of s3://{bucket}/{prefix} lost its lease to another run; stopped")
@@ -272,6 +288,8 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
                 locale=locale,
                 url=url,
                 max_bytes=max_bytes,
+                embedder=embedder,
+                fingerprint=fingerprint,
             )
         except Exception as err:  # one bad object must not stop the rest; it is reported
             logger.warning("s3 ingest of s3://%s/%s failed: %r", bucket, key, err)
@@ -287,10 +305,18 @@ def _ingest(client, bucket, prefix, config, held, *, site_id, locale) -> IngestR
     return report
 
 
-def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale, url, max_bytes) -> None:
+def _ingest_one(
+    client, bucket, key, obj, kind, doc, report, *, site_id, locale, url, max_bytes, embedder, fingerprint
+) -> None:
     etag = str(obj.get("ETag", "")).strip('"')
-    # Where it is shown and cited is part of what was indexed: a new --site or URL base re-indexes.
-    same_place = doc is not None and (doc.site_id, doc.locale, doc.url) == (site_id, locale, url)
+    # Where it is shown and cited, and how it was read, are part of what was indexed: a new --site,
+    # URL base, extractor, chunker or embedder re-indexes.
+    same_place = doc is not None and (doc.site_id, doc.locale, doc.url, doc.fingerprint) == (
+        site_id,
+        locale,
+        url,
+        fingerprint,
+    )
     if same_place and doc.etag == etag and doc.indexed_at is not None:
         report.unchanged += 1
         return
@@ -331,11 +357,9 @@ def _ingest_one(client, bucket, key, obj, kind, doc, report, *, site_id, locale,
                 "status": STATUS_LABELS["ok"],
                 "status_message": "" if extraction.message == "ok" else extraction.message,
                 "page_count": extraction.pages,
+                "fingerprint": fingerprint,
             },
         )
-        from ai_core import providers
-
-        embedder = providers.embedder()
         chunks = chunk_segments(
             extraction_segments(extraction),
             title=title,

@@ -153,3 +153,21 @@ def test_only_public_pdfs_are_read(fake_embedder, s3, settings):
     report = s3_ingest(bucket="docs", site_id=None)
     assert (report.not_public, report.created) == (1, 0)
     assert KnowledgeChunk.objects.count() == 0
+
+
+def test_a_new_extractor_version_re_reads_unchanged_objects_without_re_embedding(
+    fake_embedder, s3, monkeypatch
+):
+    from ai_core.rag import extract
+
+    from ..fakes import HashEmbedder
+
+    put_bytes(s3, "handbook.pdf", files.pdf_bytes(HANDBOOK))
+    s3_ingest(bucket="docs", site_id=None)
+    assert s3_ingest(bucket="docs", site_id=None).unchanged == 1
+    monkeypatch.setattr(extract, "EXTRACTOR_VERSION", extract.EXTRACTOR_VERSION + 1)
+    HashEmbedder.calls = []
+    report = s3_ingest(bucket="docs", site_id=None)
+    assert (report.updated, report.embedded, report.reused) == (1, 0, 3)
+    assert HashEmbedder.calls == []
+    assert s3_ingest(bucket="docs", site_id=None).unchanged == 1
