@@ -76,6 +76,7 @@ class FigureCheck:
     status: str
     source: int | None = None
     evidence: Figure | None = None
+    passage: int | None = None
 
 
 # --- Numbers
@@ -464,23 +465,29 @@ def conflicts(ours: Figure, theirs: Figure) -> bool:
 
 
 def assess(sentence: str, passages: Sequence[tuple[int, str]]) -> list[FigureCheck]:
-    """Each figure of ``sentence`` against its cited ``passages`` ((source number, text) pairs):
-    supported when a passage states it, contradicted when none does but one states another value
-    of the same kind, unsupported otherwise."""
-    in_passages = [(number, figure) for number, text in passages for figure in extract_figures(text)]
+    """Each figure of ``sentence`` against its cited ``passages`` ((source number, text) pairs; a
+    source may give several, e.g. its title and its text): supported when a passage states it,
+    contradicted when none does but one states another value of the same kind, unsupported
+    otherwise. ``FigureCheck.passage`` is the index of the passage holding the evidence."""
+    in_passages = [
+        (index, number, figure)
+        for index, (number, text) in enumerate(passages)
+        for figure in extract_figures(text)
+    ]
     checks = []
     for figure in extract_figures(sentence):
         if figure.kind == NUMBER and figure.low < 10 and figure.low == figure.low.to_integral_value():
             continue
-        match = next(((n, f) for n, f in in_passages if matches(figure, f)), None)
-        if match:
-            checks.append(FigureCheck(figure=figure, status=SUPPORTED, source=match[0], evidence=match[1]))
-            continue
-        conflict = next(((n, f) for n, f in in_passages if conflicts(figure, f)), None)
-        if conflict:
-            checks.append(
-                FigureCheck(figure=figure, status=CONTRADICTED, source=conflict[0], evidence=conflict[1])
-            )
-        else:
+        found = next((entry for entry in in_passages if matches(figure, entry[2])), None)
+        status = SUPPORTED
+        if found is None:
+            found = next((entry for entry in in_passages if conflicts(figure, entry[2])), None)
+            status = CONTRADICTED
+        if found is None:
             checks.append(FigureCheck(figure=figure, status=UNSUPPORTED))
+        else:
+            index, number, evidence = found
+            checks.append(
+                FigureCheck(figure=figure, status=status, source=number, evidence=evidence, passage=index)
+            )
     return checks

@@ -279,9 +279,20 @@ def _source_tokens(text: str) -> frozenset[str]:
 def figure_checks(text: str, sources: Sequence[SourceLike]) -> list[tuple[str, list[figures.FigureCheck]]]:
     """Each sentence with the check of every figure it states against the sources it cites."""
     return [
-        (sentence, figures.assess(sentence, [(source.number, source.text) for source in cited]))
+        (sentence, figures.assess(sentence, figure_passages(cited)))
         for sentence, cited in sentence_sources(text, sources)
     ]
+
+
+def figure_passages(sources: Sequence[SourceLike]) -> list[tuple[int, str]]:
+    """What the model was shown of each source, for figures: its text and its title (given as
+    ``<source title="...">``), so "the 2024 policy [1]" is grounded in a source titled so."""
+    passages = []
+    for source in sources:
+        passages.append((source.number, source.text))
+        if getattr(source, "title", ""):
+            passages.append((source.number, source.title))
+    return passages
 
 
 def figure_grounding(text: str, sources: Sequence[SourceLike]) -> list[str]:

@@ -44,6 +44,7 @@ class PassageView:
     number: int
     title: str
     html: SafeString
+    title_html: SafeString = SafeString("")
     cited: bool = True  # False: a passage that states the figure but that the sentence does not cite
 
 
@@ -129,14 +130,20 @@ def sentence_verdicts(
     pairs = rules.sentence_sources(text, sources) if sources else [(s, []) for s in rules.sentences(text)]
     verdicts = []
     for sentence, cited in pairs:
-        checks = figures.assess(sentence, [(source.number, source.text) for source in cited])
+        passages = rules.figure_passages(cited)
+        checks = figures.assess(sentence, passages)
         cited_numbers = {source.number for source in cited}
+        # Marks per source number, in its text and in its title (where the evidence was found).
         spans: dict[int, list[tuple[int, int, str]]] = {}
+        title_spans: dict[int, list[tuple[int, int, str]]] = {}
         notes = []
         for check in checks:
             elsewhere = None
             if check.evidence is not None:
-                spans.setdefault(check.source, []).append(
+                number, passage_text = passages[check.passage]
+                # figure_passages gives each source's text, then its title.
+                in_title = passage_text != next(s.text for s in cited if s.number == number)
+                (title_spans if in_title else spans).setdefault(number, []).append(
                     (check.evidence.start, check.evidence.end, _MARK[check.status])
                 )
             elif check.status == figures.UNSUPPORTED:
@@ -172,6 +179,7 @@ def sentence_verdicts(
                     PassageView(
                         number=source.number,
                         title=getattr(source, "title", ""),
+                        title_html=_marked(getattr(source, "title", ""), title_spans.get(source.number, [])),
                         html=_excerpt(source.text, spans.get(source.number, [])),
                         cited=source.number in cited_numbers,
                     )

@@ -129,3 +129,16 @@ def test_the_stream_gate_holds_a_contradicted_sentence_but_not_the_sentences_bef
     assert rules.evaluate_partial(text=before, sources=SOURCES, config=config) == []
     held = before + " Refunds are paid within 14 days [1]."
     assert rules.CONTRADICTED_FIGURE in rules.evaluate_partial(text=held, sources=SOURCES, config=config)
+
+
+@dataclass
+class TitledSrc:
+    number: int
+    text: str
+    title: str
+
+
+def test_a_figure_from_the_source_title_the_model_was_shown_is_supported():
+    source = TitledSrc(1, "You can ask for a refund within 30 days of purchase.", "Refund policy 2024")
+    assert flags("The 2024 refund policy allows 30 days [1].", sources=[source]) == []
+    assert flags("The 2023 refund policy allows 30 days [1].", sources=[source]) == [rules.UNSUPPORTED_FIGURE]
