@@ -71,5 +71,10 @@ Lectern is running.
   Logs:    $LOG_DIR/{web,worker,beat}.log
 Press Ctrl-C to stop.
 MSG
+
+# A visitor's question only a demo PDF answers (its fee schedule): the answer cites the PDF's page.
+step "A visitor asks a question answered by a demo PDF"
+$BIN/python scripts/demo_ask.py "http://$HOST:$PORT" "How much does the payroll add-on cost per employee?" 240 \
+  || echo "(no answer citing a document yet: the worker may still be indexing; ask on /ask/ in a minute)"
 wait -n "${pids[@]}" || true
 echo "A process exited; see the logs in $LOG_DIR."
