@@ -127,9 +127,12 @@ def extract_document(
         if not result.blocks:
             result.status, result.message = "no_text", "no extractable text"
         else:
-            _set_heading_paths(result.blocks)
+            first = result.blocks[0]
             if not result.title:
                 result.title = next((b.text for b in result.blocks if b.kind == "heading"), "")
+            elif first.kind == "heading" and first.text.casefold() == result.title.casefold().strip():
+                result.blocks.pop(0)  # the title, set large at the top, is not a section
+            _set_heading_paths(result.blocks)
     result.title = _CONTROL.sub("", " ".join(result.title.split()))[:255]
     return result
 
@@ -200,15 +203,23 @@ def _pdf(data: bytes) -> Extraction:
             return Extraction(status="encrypted", message="encrypted")
     pages = len(reader.pages)
     headings = _pdf_outline(reader)
-    blocks: list[DocBlock] = []
+    read: list[tuple[list[str], list[float]]] = []
     failed: list[int] = []
     for number, page in enumerate(reader.pages, start=1):
         try:
-            text = page.extract_text() or ""
+            read.append(_pdf_page_lines(page))
         except (PyPdfError, *_PAGE_ERRORS):  # one damaged page: keep the others, and say which
             failed.append(number)
-            text = ""
-        blocks.extend(_pdf_page_blocks(text, page=number, headings=headings.get(number, [])))
+            read.append(([], []))
+    # Bookmarks are the author's own structure; only a PDF without any is read for large type.
+    by_size = {} if headings else _headings_by_font_size(read)
+    blocks: list[DocBlock] = []
+    for number, (lines, _) in enumerate(read, start=1):
+        blocks.extend(
+            _pdf_page_blocks(
+                lines, page=number, headings=headings.get(number, []), styled=by_size.get(number, {})
+            )
+        )
     if failed and len(failed) == pages:
         return _unreadable(f"no page could be read ({pages} pages)")
     if not any(b.kind != "heading" for b in blocks):
@@ -273,13 +284,96 @@ def _destination_page(reader, item) -> int:
         return 0
 
 
-def _pdf_page_blocks(text: str, *, page: int, headings: list[tuple[int, str]]) -> list[DocBlock]:
-    """A page's text as paragraphs (blank lines separate them; a hyphen at a line's end joins the
+def _pdf_page_lines(page) -> tuple[list[str], list[float]]:
+    """A page's text lines and the font size each is set in (0.0: unknown), from pypdf's text
+    visitor, whose pieces add up to exactly the text it returns."""
+    pieces: list[tuple[str, float]] = []
+
+    def visit(text, cm, tm, font, size) -> None:
+        # The size on screen: the font size scaled by the text and current transformation matrices.
+        scale = abs((tm[0] * tm[3] - tm[1] * tm[2]) * (cm[0] * cm[3] - cm[1] * cm[2])) ** 0.5
+        pieces.append((text, float(size or 0) * (scale or 1.0)))
+
+    text = page.extract_text(visitor_text=visit) or ""
+    lines = text.split("\n")
+    if "".join(piece for piece, _ in pieces) != text:
+        return lines, [0.0] * len(lines)
+    sizes = [0.0]
+    for piece, size in pieces:
+        for index, part in enumerate(piece.split("\n")):
+            if index:
+                sizes.append(0.0)
+            if part.strip():
+                sizes[-1] = max(sizes[-1], round(size, 1))
+    return lines, sizes
+
+
+def _headings_by_font_size(
+    read: list[tuple[list[str], list[float]]],
+) -> dict[int, dict[int, tuple[int, str, int]]]:
+    """Short lines set well above the body size, which is the size most characters are set in;
+    the largest size is level 1. Page -> first line -> (level, text, lines it spans)."""
+    weight: dict[float, int] = {}
+    for lines, sizes in read:
+        for line, size in zip(lines, sizes, strict=True):
+            if size:
+                weight[size] = weight.get(size, 0) + len(line.strip())
+    if not weight:
+        return {}
+    body = max(weight, key=weight.get)
+
+    def candidate(line: str, size: float) -> bool:
+        text = line.strip()
+        return (
+            size >= body * 1.15
+            and 2 <= len(text) <= 120
+            and any(ch.isalpha() for ch in text)
+            and not text.endswith((".", ",", ";"))
+        )
+
+    levels = sorted(
+        {
+            size
+            for lines, sizes in read
+            for line, size in zip(lines, sizes, strict=True)
+            if candidate(line, size)
+        },
+        reverse=True,
+    )
+    rank = {size: min(index + 1, 6) for index, size in enumerate(levels)}
+    found: dict[int, dict[int, tuple[int, str, int]]] = {}
+    for number, (lines, sizes) in enumerate(read, start=1):
+        index = 0
+        while index < len(lines):
+            if not candidate(lines[index], sizes[index]):
+                index += 1
+                continue
+            span = 1  # a heading wrapped over lines of the same size is one heading
+            while (
+                index + span < len(lines)
+                and sizes[index + span] == sizes[index]
+                and candidate(lines[index + span], sizes[index + span])
+            ):
+                span += 1
+            text = " ".join(" ".join(lines[index : index + span]).split())
+            found.setdefault(number, {})[index] = (rank[sizes[index]], text, span)
+            index += span
+    return found
+
+
+def _pdf_page_blocks(
+    lines: list[str],
+    *,
+    page: int,
+    headings: list[tuple[int, str]],
+    styled: dict[int, tuple[int, str, int]] | None = None,
+) -> list[DocBlock]:
+    """A page's lines as paragraphs (blank lines separate them; a hyphen at a line's end joins the
     word), with the page's bookmarks as headings where their title stands on the page, so text
-    above a section's heading keeps the previous heading path. A title not found on the page is
-    placed at its top."""
-    lines = re.sub(r"(\w)-\n(\w)", r"\1\2", _pdf_normalise(text)).split("\n")
-    found: dict[int, tuple[int, str, int]] = {}  # first line -> (level, title, lines it spans)
+    above a section's heading keeps the previous heading path (a title not found on the page is
+    placed at its top), or ``styled`` headings (line -> (level, text, span)) found by font size."""
+    lines = [_pdf_normalise(line) for line in lines]
+    found: dict[int, tuple[int, str, int]] = dict(styled or {})
     blocks: list[DocBlock] = []
     start = 0
     for level, title in headings:
@@ -293,9 +387,15 @@ def _pdf_page_blocks(text: str, *, page: int, headings: list[tuple[int, str]]) -
     full_line = _full_line_length(lines)
 
     def flush() -> None:
-        joined = " ".join(" ".join(paragraph).split())
-        if joined:
-            blocks.append(DocBlock(kind="paragraph", text=joined, page=page))
+        joined = ""
+        for line in paragraph:
+            line = " ".join(line.split())
+            if re.search(r"\w-$", joined) and line[:1].isalpha() and line[:1].islower():
+                joined = joined[:-1] + line  # "regis-" + "tered"
+            else:
+                joined = f"{joined} {line}" if joined else line
+        if joined.strip():
+            blocks.append(DocBlock(kind="paragraph", text=joined.strip(), page=page))
         paragraph.clear()
 
     skip = 0

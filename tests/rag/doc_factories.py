@@ -45,15 +45,16 @@ def _pdf(*, title: str = ""):
     return pdf
 
 
-def _write_page(pdf, text: str) -> None:
+def _write_page(pdf, text: str, *, bookmarked: bool = True) -> None:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     pdf.set_xy(20, 20)
     for paragraph in paragraphs:
         marks = len(paragraph) - len(paragraph.lstrip("#"))
         if marks and paragraph[marks : marks + 1] == " ":  # "# Title": a bold heading with a bookmark
             title = latin1(paragraph[marks + 1 :].strip())
-            pdf.start_section(title, level=marks - 1, strict=False)
-            pdf.set_font("Helvetica", style="B", size=14)
+            if bookmarked:
+                pdf.start_section(title, level=marks - 1, strict=False)
+            pdf.set_font("Helvetica", style="B", size=max(13, 18 - 2 * marks))  # 16, 14 pt
             pdf.multi_cell(w=170, h=8, text=title, new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", size=11)
             continue
@@ -62,12 +63,17 @@ def _write_page(pdf, text: str) -> None:
 
 
 def pdf_bytes(
-    pages: Sequence[str], *, title: str = "", bookmarks: dict[int, str | tuple[int, str]] | None = None
+    pages: Sequence[str],
+    *,
+    title: str = "",
+    bookmarks: dict[int, str | tuple[int, str]] | None = None,
+    heading_bookmarks: bool = True,
 ) -> bytes:
     """One page per string (paragraphs separated by blank lines; a paragraph ``"# Title"`` or
     ``"## Title"`` is a bold heading on the page with a bookmark at its place, as Word's PDF export
     writes headings). ``bookmarks`` maps a 1-based page to an extra outline entry with no text on
-    the page, ``"Title"`` (level 1) or ``(level, "Title")``."""
+    the page, ``"Title"`` (level 1) or ``(level, "Title")``. ``heading_bookmarks=False`` writes the
+    headings in large type only, with no outline (as many PDF tools do)."""
     pdf = _pdf(title=title)
     for number, text in enumerate(pages, start=1):
         pdf.add_page()
@@ -75,7 +81,7 @@ def pdf_bytes(
         if mark:
             level, name = mark if isinstance(mark, tuple) else (1, mark)
             pdf.start_section(latin1(name), level=level - 1, strict=False)
-        _write_page(pdf, text)
+        _write_page(pdf, text, bookmarked=heading_bookmarks)
     return bytes(pdf.output())
 
 

@@ -3,6 +3,7 @@ numbers and bookmarks, Word headings, lists and tables, and the text formats. Pu
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -65,6 +66,39 @@ def test_a_heading_in_the_middle_of_a_page_starts_its_section_there():
     ]
 
 
+def test_without_bookmarks_headings_are_read_from_large_type():
+    pages = [
+        "Read this first.\n\n# Scope\n\nThese terms cover online orders.",
+        "They also cover phone orders.\n\n## Exclusions\n\nGift cards are excluded.",
+    ]
+    data = files.pdf_bytes(pages, title="Shop terms", heading_bookmarks=False)
+    from pypdf import PdfReader
+
+    assert PdfReader(io.BytesIO(data)).outline == []  # nothing but the type size to go by
+    result = extract(data, "terms.pdf")
+    shape = [(b.kind, b.level, b.page, b.heading_path, b.text) for b in result.blocks]
+    assert shape == [
+        ("paragraph", 0, 1, (), "Read this first."),
+        ("heading", 1, 1, (), "Scope"),
+        ("paragraph", 0, 1, ("Scope",), "These terms cover online orders."),
+        ("paragraph", 0, 2, ("Scope",), "They also cover phone orders."),
+        ("heading", 2, 2, ("Scope",), "Exclusions"),
+        ("paragraph", 0, 2, ("Scope", "Exclusions"), "Gift cards are excluded."),
+    ]
+
+
+def test_a_large_title_equal_to_the_metadata_title_is_not_a_section():
+    data = files.pdf_bytes(
+        ["# Shop terms\n\n## Scope\n\nOnline orders."], title="Shop terms", heading_bookmarks=False
+    )
+    result = extract(data, "terms.pdf")
+    assert result.title == "Shop terms"
+    assert [(b.kind, b.level, b.heading_path) for b in result.blocks] == [
+        ("heading", 2, ()),
+        ("paragraph", 0, ("Scope",)),
+    ]
+
+
 def test_pdf_paragraphs_and_list_items_are_kept_apart():
     first = "Refunds are paid to the card that was charged. " * 4 + "That card must still be open."
     second = "Gift cards are refunded as store credit only. " * 4 + "Credit never expires."
@@ -77,7 +111,7 @@ def test_pdf_paragraphs_and_list_items_are_kept_apart():
 def test_pdf_ligatures_and_soft_hyphens_become_plain_letters():
     from ai_core.rag.extract import _pdf_page_blocks
 
-    blocks = _pdf_page_blocks("The \ufb01nancial of\ufb01ce re\u00adviews it.", page=1, headings=[])
+    blocks = _pdf_page_blocks(["The \ufb01nancial of\ufb01ce re\u00adviews it."], page=1, headings=[])
     assert [b.text for b in blocks] == ["The financial office reviews it."]
 
 
