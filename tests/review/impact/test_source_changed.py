@@ -182,3 +182,17 @@ def test_a_redelivered_flag_does_not_duplicate_the_item(page, approved, publish)
     item = source_changed_item()
     again = review_item_create(ai_request=item.ai_request, reasons=[])
     assert again.pk == item.pk and again.kind == ReviewItem.Kind.SOURCE_CHANGED
+
+
+def test_without_the_old_revision_the_diff_falls_back_to_the_cited_passage(page, approved, publish):
+    """Revisions can be purged (``purge_revisions``): the passage as approved is diffed instead."""
+    from wagtail.models import Revision
+
+    Revision.objects.filter(object_id=str(page.pk)).exclude(pk=page.live_revision_id).delete()
+    Revision.objects.filter(pk=page.live_revision_id).delete()
+    page.refresh_from_db()
+    republish(publish, page)
+    (change,) = source_changed_item().source_changes
+    (block,) = change["blocks"]
+    assert block["label"] == "Refunds"  # the passage's heading path
+    assert (block["old"], block["new"]) == (REFUND, REFUND_NEW)

@@ -209,3 +209,11 @@ def test_the_sign_off_dialog_shows_what_the_revision_changes(
     # The editor may not open it at all.
     client.force_login(editor)
     assert client.get(url).status_code in (302, 403)
+
+
+def test_a_revision_that_cannot_be_read_is_held(page, approved):
+    from review.blocks import revision_impact
+
+    impact = revision_impact(page_id=page.pk, revision_id=987654321)
+    assert impact.unknown and impact.holds
+    assert revision_impact(page_id=page.pk, revision_id=page.live_revision_id).holds is False
