@@ -196,3 +196,17 @@ def test_without_the_old_revision_the_diff_falls_back_to_the_cited_passage(page,
     (block,) = change["blocks"]
     assert block["label"] == "Refunds"  # the passage's heading path
     assert (block["old"], block["new"]) == (REFUND, REFUND_NEW)
+
+
+def test_the_held_re_review_is_never_shown_to_a_visitor_over_http(
+    client, visitor, reviewer, page, approved, publish
+):
+    republish(publish, page)
+    item = source_changed_item()
+    url = f"/api/ai/requests/{item.ai_request_id}/"
+    assert client.get(url).status_code == 404  # anonymous
+    assert client.get(f"{url}stream/").status_code == 404
+    client.force_login(visitor)  # the visitor who asked the original question
+    assert client.get(url).status_code == 404
+    review_item_approve(item=item, user=reviewer)
+    assert client.get(url).status_code == 404
