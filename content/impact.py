@@ -147,6 +147,16 @@ def _cited(
     return cited
 
 
+HIDDEN_QUESTION = "A visitor's question (only the review queue's readers see it)"
+
+
+def _may_read_questions(user) -> bool:
+    """Visitors' questions are the review queue's to show: each ``ai_dependents_readable`` hook
+    (the review app: whoever may list its queue) must agree, and with none registered nobody does."""
+    checks = hooks.get_hooks("ai_dependents_readable")
+    return bool(checks) and user is not None and all(fn(user=user) for fn in checks)
+
+
 def _admin_url(obj, user) -> str:
     """Where a reviewer opens an output: the apps that own the screens answer the
     ``ai_dependent_admin_url`` hook (the review app: its queue item, the approved answer)."""
@@ -193,6 +203,7 @@ def page_dependents(*, page, user=None, limit: int = 50) -> PageDependents:
     draft = None
     if blocks and live.has_unpublished_changes and live.latest_revision_id != live.live_revision_id:
         draft = page_block_texts(page_id=page.pk, revision_id=live.latest_revision_id)
+    readable = _may_read_questions(user)
     answers = []
     for answer in approved_answers_citing_page(page_id=page.pk)[:limit]:
         block_ids = [
@@ -201,7 +212,7 @@ def page_dependents(*, page, user=None, limit: int = 50) -> PageDependents:
         answers.append(
             Dependent(
                 kind="approved_answer",
-                title=answer.question,
+                title=answer.question if readable else HIDDEN_QUESTION,
                 status=answer.get_status_display(),
                 blocks=_cited(block_ids, blocks, draft),
                 url=_admin_url(answer, user),
@@ -234,7 +245,9 @@ def page_dependents(*, page, user=None, limit: int = 50) -> PageDependents:
     awaiting = [
         Dependent(
             kind="awaiting_review",
-            title=str((request.payload or {}).get("question") or request.prompt_key),
+            title=str((request.payload or {}).get("question") or request.prompt_key)
+            if readable
+            else HIDDEN_QUESTION,
             status=request.get_status_display(),
             blocks=cited,
             changed_passages=gone,

@@ -42,6 +42,12 @@ def review_admin_css():
 hooks.register("ai_dependent_admin_url", dependent_admin_url)
 
 
+@hooks.register("ai_dependents_readable")
+def review_queue_readable(*, user) -> bool:
+    # Visitors' questions in the page editor's AI tab: for those who may read the review queue.
+    return review_admin.permission_helper.user_can_list(user)
+
+
 # Approved answers (review/approved_answers.py): listed under Review, with Retire.
 hooks.register("register_admin_urls", approved_answers.admin_urls)
 hooks.register("register_admin_menu_item", approved_answers.menu_item)

@@ -122,3 +122,27 @@ def test_the_ai_tab_warns_before_publishing_a_change_to_a_cited_block(
     assert "within 30 days" in answer and "data-changed-in-draft" in answer
     (summary,) = rows(html, "summary")
     assert "data-changed-in-draft" not in summary
+
+
+def test_editors_who_may_not_read_the_queue_see_the_blocks_but_not_the_questions(
+    client, editor, reviewer, page, make_held, settings
+):
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "REVIEW": {**settings.AI_CORE.get("REVIEW", {}), "EDITORS_CAN_VIEW": False},
+    }
+    approved = held_citing(
+        make_held, chunk_of(page, "30 days"), "Refunds take 30 days [1].", "My card ends 4242?"
+    )
+    review_item_approve(item=approved, user=reviewer)
+    held_citing(
+        make_held, chunk_of(page, "seasonal sale"), "Not refunded [1].", "Jane at jane@example.com asks"
+    )
+    client.force_login(editor)
+    html = client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    (answer,) = rows(html, "approved_answer")
+    (held,) = rows(html, "awaiting_review")
+    assert "4242" not in html and "jane@example.com" not in html
+    assert "only the review queue" in answer and "within 30 days" in answer
+    assert "only the review queue" in held and "seasonal sale" in held
+    assert "/admin/review/" not in held  # and no link into the queue
