@@ -23,6 +23,7 @@ from wagtail.models import Locale
 
 from ai_core import providers
 from ai_core.rag.api import (
+    EXTRACTOR_VERSION,
     SourceRef,
     SyncOutcome,
     chunk_segments,
@@ -42,8 +43,9 @@ from .visibility import NO_SUCH_SITE, SOURCE, document_access
 
 logger = logging.getLogger(__name__)
 
-# Bump when what is made of the same file changes (extraction, segments): it is part of every
-# document's fingerprint, so the next re-index redoes each one instead of skipping it.
+# Bump when what is made of the same file changes here (segments, metadata); the extractor's own
+# changes bump ``EXTRACTOR_VERSION``. Both are in every document's fingerprint, so the next
+# re-index redoes each document instead of skipping it.
 DOCUMENT_INDEX_VERSION = 1
 
 # The admin's words for the extractor's statuses.
@@ -180,7 +182,7 @@ def _index(document, row, *, site_id, embedder, force) -> DocumentIndexOutcome:
     settings_key = index_settings_key(embedder=embedder)
     fingerprint = index_fingerprint(
         settings_key=settings_key,
-        parts=["indexed", DOCUMENT_INDEX_VERSION, digest, title, url, site_id, locale, len(data)],
+        parts=["indexed", DOCUMENT_INDEX_VERSION, EXTRACTOR_VERSION, digest, title, url, site_id, locale],
     )
     if (
         not force
