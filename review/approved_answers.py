@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 from wagtail.admin.menu import MenuItem
 from wagtail.log_actions import log
+from wagtail.models import Page
 
 from ai_core.answers.api import ApprovedAnswer, approved_answer_retire, approved_answers_for_admin
 
@@ -49,6 +50,13 @@ def approved_answer_index(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[:200]
     answers = approved_answers_for_admin(status=status or None, search=search)
     page = Paginator(answers, PAGE_SIZE).get_page(request.GET.get("p"))
+    # ai_core keeps page ids; the admin shows the page asked on by title (one query per page).
+    asked_on = {a.page_id for a in page.object_list if a.page_id}
+    titles = dict(Page.objects.filter(pk__in=asked_on).values_list("pk", "title")) if asked_on else {}
+    for answer in page.object_list:
+        answer.asked_on_title = (
+            titles.get(answer.page_id, f"page #{answer.page_id}") if answer.page_id else ""
+        )
     return TemplateResponse(
         request,
         "review/approved_answers.html",

@@ -73,6 +73,14 @@ def test_a_reviewer_sees_question_hits_last_use_and_sources_escaped(approved, le
     assert reverse("review_approved_answer_retire", args=[approved.pk]) in html
 
 
+def test_an_answer_asked_on_a_page_names_the_page(answered, legal_reviewer, refund_page):
+    approved_answer_create(
+        request=answered(page=refund_page), text="Within 30 days [1].", approved_by=legal_reviewer
+    )
+    html = client_for(legal_reviewer).get(INDEX).content.decode()
+    assert f"Asked on {refund_page.title}" in html
+
+
 def test_the_menu_lists_approved_answers_next_to_the_review_queue(approved, legal_reviewer):
     html = client_for(legal_reviewer).get("/admin/").content.decode()
     assert "Approved answers" in html and INDEX in html
