@@ -127,3 +127,20 @@ def test_a_bad_replacement_keeps_what_was_indexed(fake_embedder, upload, replace
     assert stored.status == "unreadable" and stored.status_message.startswith("unreadable: ")
     assert set(KnowledgeChunk.objects.filter(document=stored).values_list("pk", flat=True)) == chunk_ids
     assert any(r.document_id == stored.pk for r in found("ninety days written notice"))
+
+
+def test_markdown_and_text_files_are_indexed_and_cited_without_a_page(fake_embedder, upload):
+    markdown = upload(b"# Returns\n\nParcels are returned within fourteen days.\n", filename="returns.md")
+    text = upload(b"Opening hours.\n\nThe help desk opens at eight.\n", filename="hours.txt")
+    for document, words in ((markdown, "fourteen days"), (text, "opens at eight")):
+        stored = row(document)
+        assert stored.status == "indexed" and stored.page_count == 0
+        hit = next(r for r in found(words) if r.document_id == stored.pk)
+        assert hit.url == document.url and "#page=" not in hit.url and hit.page is None
+
+
+def test_an_unsupported_file_type_is_recorded_as_such(fake_embedder, upload):
+    document = upload(b"PK\x03\x04 not really a spreadsheet", filename="figures.xlsx")
+    stored = row(document)
+    assert stored.status == "unsupported" and stored.status_message.startswith("unsupported file type: .xlsx")
+    assert HashEmbedder.calls == []
