@@ -162,7 +162,7 @@ def _usage_families() -> Iterator[Metric]:
 
     latency = HistogramMetricFamily(
         "lectern_ai_provider_call_duration_seconds",
-        "Latency of provider calls (failed ones included; response-cache hits excluded).",
+        "Latency of provider calls (failed ones included; response-cache hits and reused approved answers excluded).",
         labels=["operation", "prompt_key", "provider"],
     )
     buckets = {
@@ -171,7 +171,8 @@ def _usage_families() -> Iterator[Metric]:
     }
     rows = (
         LLMUsageLog.objects.order_by()
-        .exclude(outcome=LLMUsageLog.Outcome.CACHE_HIT)
+        # Neither is a provider call: their zero latency would pull every quantile down.
+        .exclude(outcome__in=[LLMUsageLog.Outcome.CACHE_HIT, LLMUsageLog.Outcome.APPROVED_ANSWER])
         .values("operation", "prompt_key", "provider")
         .annotate(count=Count("id"), total_ms=Sum("latency_ms"), **buckets)
     )

@@ -101,6 +101,7 @@ def test_latency_histograms_are_cumulative_buckets_per_prompt(client):
     for latency_ms in (80, 400, 400, 3_000, 200_000):
         make_call(latency_ms=latency_ms)
     make_call(latency_ms=0, outcome="cache_hit")  # answered from the response cache: no provider latency
+    make_call(latency_ms=0, outcome="approved_answer")  # answered from an approved answer: no call either
     for took_s in (0.3, 1.5, 1.5, 45):
         make_request("content_classify", AIRequest.Status.DONE, took_s=took_s)
 
