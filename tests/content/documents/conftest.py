@@ -1,5 +1,6 @@
-"""Fixtures for the document library tests: files in a temporary MEDIA_ROOT, the fake embedder and
-page tree of the RAG tests, and a helper that uploads a document the way code (or the admin) does."""
+"""Fixtures for the document library tests: the fake embedder and page tree of the RAG tests, and
+helpers that upload or replace a document the way code (or the admin) does. Files go to a
+temporary MEDIA_ROOT (``tests/content/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,6 @@ from wagtail.documents import get_document_model
 from wagtail.models import Collection
 
 from tests.rag.conftest import fake_embedder, home, publish, section  # noqa: F401 (fixtures)
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
