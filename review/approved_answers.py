@@ -47,7 +47,8 @@ def approved_answer_index(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", ApprovedAnswer.Status.ACTIVE)
     if status not in STATUSES:
         status = ApprovedAnswer.Status.ACTIVE
-    search = request.GET.get("q", "")[:200]
+    # PostgreSQL cannot compare text with a NUL character; nothing stored contains one.
+    search = request.GET.get("q", "")[:200].replace("\x00", "")
     answers = approved_answers_for_admin(status=status or None, search=search)
     page = Paginator(answers, PAGE_SIZE).get_page(request.GET.get("p"))
     # ai_core keeps page ids; the admin shows the page asked on by title (one query per page).

@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
+from wagtail.documents import get_document_model
 from wagtail.models import Locale, Page, Site
 
 from ai_core.budgets.models import BudgetOverride
 from ai_core.live_prompts.source import clear_live_prompts
-from ai_core.models import AIRequest, PromptTemplate
+from ai_core.models import AIRequest, ApprovedAnswer, PromptTemplate
 from ai_core.models.prompts import ungated_publish
 from ai_core.prompts.registry import yaml_prompts
 from ai_core.prompts.spec import PromptSpec
@@ -79,6 +82,8 @@ class World:
     budget: BudgetOverride
     article: Page
     summary: AIRequest
+    document: object  # a Wagtail document in the library
+    approved_answer: ApprovedAnswer
 
 
 def _done_request(**fields) -> AIRequest:
@@ -168,6 +173,17 @@ def world(db) -> World:
         budget=BudgetOverride.objects.create(user=user_b, daily_tokens=5000, note="pilot"),
         article=article,
         summary=summary,
+        document=get_document_model().objects.create(
+            title="Terms", file=ContentFile(b"Refunds within 30 days.", name="terms.txt")
+        ),
+        approved_answer=ApprovedAnswer.objects.create(
+            question="How long do refunds take?",
+            prompt_key="rag_answer",
+            prompt_version=2,
+            text="Refunds are paid within 30 days [1].",
+            page_id=article.pk,
+            approved_at=timezone.now(),
+        ),
     )
 
 

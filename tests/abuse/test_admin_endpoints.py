@@ -54,6 +54,8 @@ def _own_values(world) -> dict[str, str]:
     prompt = world.prompt
     return {
         "page_id": str(world.article.pk),
+        "document_id": str(world.document.pk),
+        "answer_id": str(world.approved_answer.pk),
         "instance_pk": str(world.held.pk),
         "revision_id": str(prompt.latest_revision_id),
         "revision_id_a": "earliest",
