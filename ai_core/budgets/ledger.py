@@ -14,21 +14,34 @@ import redis
 
 KEY_TTL_S = 3 * 24 * 3600
 
-# KEYS: counters; ARGV: tokens, ttl, limit_1 .. limit_n. Either every counter takes the tokens or none.
+# KEYS: counters 1..n, then optionally the key of a limit kept in Redis; ARGV: tokens, ttl, the
+# index of the counter that limit replaces (0: none), limit_1 .. limit_n. Either every counter takes
+# the tokens or none. A limit key that is missing answers {2, 0, 0} and changes nothing: the caller
+# reads the limit from its source of truth and reserves again with it.
 _RESERVE = """
 local tokens = tonumber(ARGV[1])
+local replaced = tonumber(ARGV[3])
+local n = #KEYS
+local limits = {}
+for i = 1, #ARGV - 3 do limits[i] = tonumber(ARGV[i + 3]) end
+if replaced > 0 then
+  n = n - 1
+  local kept = redis.call('GET', KEYS[n + 1])
+  if not kept then return {2, 0, 0} end
+  if tonumber(kept) > 0 then limits[replaced] = tonumber(kept) end
+end
 local used = {}
-for i, key in ipairs(KEYS) do
-  used[i] = tonumber(redis.call('GET', key) or '0')
-  if used[i] + tokens > tonumber(ARGV[i + 2]) then
+for i = 1, n do
+  used[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used[i] + tokens > limits[i] then
     return {0, i, used[i]}
   end
 end
 local worst = 0
-for i, key in ipairs(KEYS) do
-  redis.call('INCRBY', key, tokens)
-  redis.call('EXPIRE', key, ARGV[2])
-  local share = (used[i] + tokens) * 1000000 / tonumber(ARGV[i + 2])
+for i = 1, n do
+  redis.call('INCRBY', KEYS[i], tokens)
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+  local share = (used[i] + tokens) * 1000000 / limits[i]
   if share > worst then worst = share end
 end
 return {1, 0, math.floor(worst)}
@@ -39,6 +52,9 @@ return {1, 0, math.floor(worst)}
 class Scope:
     name: str  # "site", "pool:anonymous", "user:42", "anon:<session>", "anon-ip:<client key>"
     limit: int
+    # A Redis key holding a limit that replaces ``limit`` when above 0 (a per-user override
+    # mirrored from the database); at most one scope per reservation may name one.
+    limit_key: str = ""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -48,6 +64,7 @@ class ReserveResult:
     rejected_scope: str = ""
     used: int = 0
     share_after: float = 0.0  # the highest used/limit share after reserving
+    limit_missing: bool = False  # a scope's ``limit_key`` is not in Redis: nothing was reserved
 
 
 def counter_key(prefix: str, day: dt.date, scope: str) -> str:
@@ -58,7 +75,16 @@ def reserve(
     client: redis.Redis, *, prefix: str, day: dt.date, scopes: Sequence[Scope], tokens: int
 ) -> ReserveResult:
     keys = [counter_key(prefix, day, scope.name) for scope in scopes]
-    ok, index, value = client.eval(_RESERVE, len(keys), *keys, tokens, KEY_TTL_S, *(s.limit for s in scopes))
+    replaced = [(i, scope.limit_key) for i, scope in enumerate(scopes, start=1) if scope.limit_key]
+    if len(replaced) > 1:
+        raise ValueError("at most one scope may read its limit from Redis")
+    index_replaced, limit_keys = (replaced[0][0], [replaced[0][1]]) if replaced else (0, [])
+    limits = [scope.limit for scope in scopes]
+    ok, index, value = client.eval(
+        _RESERVE, len(keys) + len(limit_keys), *keys, *limit_keys, tokens, KEY_TTL_S, index_replaced, *limits
+    )
+    if ok == 2:
+        return ReserveResult(ok=False, limit_missing=True)
     if not ok:
         return ReserveResult(ok=False, rejected_scope=scopes[index - 1].name, used=int(value))
     return ReserveResult(ok=True, keys=tuple(keys), share_after=int(value) / 1_000_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 from django.db.models import F, Sum
@@ -18,6 +18,7 @@ from ai_core.resilience.runtime import redis_key, shared_redis
 
 from . import ledger
 from .models import BudgetOverride, BudgetReservation
+from .override_mirror import override_mirror_fill, override_mirror_key
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +78,30 @@ def budget_pool_for(*, user=None, system: bool = False) -> str:
 
 
 def scopes_for(
-    *, pool: str | None = None, user=None, session_key: str = "", client_ip: str | None = None
+    *,
+    pool: str | None = None,
+    user=None,
+    session_key: str = "",
+    client_ip: str | None = None,
+    override_from_redis: bool = False,
 ) -> list[ledger.Scope]:
     """The counters a request must fit in: its own (user, or session and client address), then
     its pool, then the site's ceiling. Each pool has its own limit, so a crowd of anonymous visitors
-    can empty the anonymous pool but never the tokens kept for signed-in users or system work."""
+    can empty the anonymous pool but never the tokens kept for signed-in users or system work.
+
+    A user's ``BudgetOverride`` is read from the database, or with ``override_from_redis`` left
+    to the reservation's Lua step, which reads its copy in Redis (``override_mirror``)."""
     budgets = conf.setting("BUDGETS")
     pool = pool or budget_pool_for(user=user)
     if pool not in POOLS:
         raise ValueError(f"unknown budget pool {pool!r}; one of {POOLS}")
     scopes = []
     if pool == POOL_USER and user is not None and user.is_authenticated:
-        override = BudgetOverride.objects.filter(user=user).values_list("daily_tokens", flat=True).first()
-        scopes.append(ledger.Scope(name=f"user:{user.pk}", limit=override or budgets["USER_DAILY_TOKENS"]))
+        name, default = f"user:{user.pk}", budgets["USER_DAILY_TOKENS"]
+        if override_from_redis:
+            scopes.append(ledger.Scope(name=name, limit=default, limit_key=override_mirror_key(user.pk)))
+        else:
+            scopes.append(ledger.Scope(name=name, limit=user_override_tokens(user_id=user.pk) or default))
     elif pool == POOL_ANONYMOUS:
         if session_key:
             scopes.append(ledger.Scope(name=f"anon:{session_key}", limit=budgets["ANON_DAILY_TOKENS"]))
@@ -101,6 +113,10 @@ def scopes_for(
     scopes.append(ledger.Scope(name=f"pool:{pool}", limit=budgets["POOL_DAILY_TOKENS"][pool]))
     scopes.append(ledger.Scope(name="site", limit=budgets["SITE_DAILY_TOKENS"]))
     return scopes
+
+
+def user_override_tokens(*, user_id: int) -> int | None:
+    return BudgetOverride.objects.filter(user_id=user_id).values_list("daily_tokens", flat=True).first()
 
 
 def _refusal(*, rejected_scope: str, tokens: int) -> str:
@@ -131,8 +147,17 @@ def budget_reserve(
     """Hold ``tokens`` in every counter the request must fit in, or in none (``BudgetExceeded``).
     ``pool`` defaults from ``user`` (signed in or not); system work passes ``POOL_SYSTEM``."""
     day = today()
-    scopes = scopes_for(pool=pool, user=user, session_key=session_key, client_ip=client_ip)
+    scopes = scopes_for(
+        pool=pool, user=user, session_key=session_key, client_ip=client_ip, override_from_redis=True
+    )
     result = ledger.reserve(shared_redis(), prefix=redis_key("budget"), day=day, scopes=scopes, tokens=tokens)
+    if result.limit_missing:  # no copy of the user's override in Redis: the database decides
+        found = user_override_tokens(user_id=user.pk)
+        override_mirror_fill(user_id=user.pk, daily_tokens=found)
+        scopes = [replace(s, limit=found or s.limit, limit_key="") if s.limit_key else s for s in scopes]
+        result = ledger.reserve(
+            shared_redis(), prefix=redis_key("budget"), day=day, scopes=scopes, tokens=tokens
+        )
     if not result.ok:
         rejected = result.rejected_scope
         raise BudgetExceeded(
