@@ -173,6 +173,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # --- Celery: Redis broker; results live in our own models, not in a result backend.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# One Redis client per channel rather than per publish (site_config/broker.py); plain redis:// only.
+CELERY_BROKER_TRANSPORT = "site_config.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # One queue per workload, named "<default queue>.<workload>" (site_config/celery_routes.py), so
