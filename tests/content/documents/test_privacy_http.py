@@ -110,3 +110,30 @@ def test_a_restriction_whose_removal_lost_the_race_still_hides_the_document(
     assert after.citations == []
     assert SECRET not in model_saw(fake_provider, ASK + " Please.")
     assert KnowledgeChunk.objects.filter(document=stored).exists()  # still there: it was the check
+
+
+def test_a_question_on_a_public_page_never_reaches_a_private_document_it_links(
+    stack, board, visitor, fake_provider
+):
+    """The page's scope includes the documents it links, but not past their collection's privacy."""
+    from tests.content.factories import ArticleIndexPageFactory, ArticlePageFactory
+
+    document = upload(board)
+    home = Site.objects.get(is_default_site=True).root_page
+    section = ArticleIndexPageFactory(parent=home, title="Company", slug="company")
+    page = ArticlePageFactory(
+        parent=section,
+        title="Board",
+        slug="board",
+        body=[("document", {"document": document, "caption": "The minutes"})],
+    )
+    page.save_revision().publish()  # indexed inline on commit, with its linked document
+    stored = KnowledgeDocument.objects.get(source="wagtail", key=str(document.pk))
+    assert cited_documents(visitor.ask(ASK, page_id=page.pk)) == {stored.pk}
+    CollectionViewRestriction.objects.bulk_create(
+        [CollectionViewRestriction(collection=board, restriction_type="login")]
+    )
+    fake_provider.reset()
+    after = visitor.ask(ASK + " On this page?", page_id=page.pk)
+    assert stored.pk not in cited_documents(after)
+    assert SECRET not in model_saw(fake_provider, ASK + " On this page?")
