@@ -53,6 +53,11 @@ def live_stack(django_db_setup, django_db_blocker, fake_provider_server, tmp_pat
 
 @pytest.fixture
 def editor(transactional_db):
+    from wagtail.models import Collection
+
+    # An earlier transactional test may have flushed Wagtail's initial data; uploads need a root collection.
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
     home_page_ensure()
     Site.objects.filter(is_default_site=True).update(hostname="127.0.0.1")
     return get_user_model().objects.create_superuser("edna", "edna@example.com", "pw-edna-12345")
