@@ -17,6 +17,7 @@ from wagtail.models import Page
 
 from .indexing import indexed_descendant_ids, pages_unindex_now
 from .services import page_summary_enqueue, pages_index_enqueue, pages_unindex_enqueue
+from .site_hosts import site_hosts_changed
 from .visibility import visible_page_ids
 
 
@@ -51,7 +52,12 @@ def on_site_changed(sender, instance, **kwargs) -> None:
     """A site's root page, hostname or default flag decides which site every page belongs to and
     its URL; a deleted site leaves its tree routable nowhere. Sites are few and rarely edited, so
     the whole tree is refreshed: pages whose index entry still holds are skipped without chunking."""
+    site_hosts_changed()  # which site serves a host may have changed too
     _refresh(indexed_descendant_ids(Page.get_first_root_node()), reason="unroutable")
+
+
+def on_migrated(sender, **kwargs) -> None:
+    site_hosts_changed()
 
 
 def on_section_slug_changed(sender, instance, **kwargs) -> None:
@@ -94,7 +100,8 @@ def register_signal_handlers() -> None:
     ``page_published`` rather than the ``after_publish_page`` hook: the signal fires on every
     publish route (edit view, bulk action, workflow approval, ``publish_scheduled``).
     """
-    from django.db.models.signals import post_delete, post_save
+    from django.apps import apps
+    from django.db.models.signals import post_delete, post_migrate, post_save
     from wagtail.models import PageViewRestriction, Site
     from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
@@ -117,6 +124,8 @@ def register_signal_handlers() -> None:
     post_save.connect(on_view_restriction_saved, sender=PageViewRestriction, dispatch_uid=f"{uid}.restricted")
     post_save.connect(on_site_changed, sender=Site, dispatch_uid=f"{uid}.site.saved")
     post_delete.connect(on_site_changed, sender=Site, dispatch_uid=f"{uid}.site.deleted")
+    # A migration or a flush (tests) can change sites without model signals.
+    post_migrate.connect(on_migrated, sender=apps.get_app_config("content"), dispatch_uid=f"{uid}.migrated")
     post_delete.connect(
         on_view_restriction_deleted, sender=PageViewRestriction, dispatch_uid=f"{uid}.unrestricted"
     )

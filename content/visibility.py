@@ -22,6 +22,8 @@ from wagtail.models import Page, PageViewRestriction, Site
 
 from ai_core.services import MAX_PAGE_ID, ScopeRejected
 
+from .site_hosts import site_hosts_lookup
+
 
 def visible_page_ids(*, page_ids: Collection[int], site_id: int | None) -> set[int]:
     """The pages among ``page_ids`` an anonymous visitor of site ``site_id`` may read now.
@@ -74,13 +76,20 @@ def site_id_for_host(*, hostname: str, port: object) -> int | None:
 
     Every question asked runs this. Wagtail's own lookup annotates a CASE, orders by it and loads
     each candidate site's root page (a full ``Page``), which made it the dearest step of a submit;
-    the same rule over four plain columns gives the same answer for a fraction of the work, and
-    still reads the database, so a site an admin just changed is seen at once.
+    the same rule over four plain columns gives the same answer for a fraction of the work. Each
+    process memoizes the answers against a site version in Redis that a Site save or delete bumps
+    (``content.site_hosts``), so a site an admin just changed is still seen at once.
     """
     try:
         port_number = int(port)
     except (TypeError, ValueError):
         port_number = None
+    return site_hosts_lookup(
+        hostname=hostname, port=port_number, compute=lambda: _site_id_for_host_from_db(hostname, port_number)
+    )
+
+
+def _site_id_for_host_from_db(hostname: str, port_number: int | None) -> int | None:
     rows = Site.objects.filter(Q(hostname=hostname) | Q(is_default_site=True)).values_list(
         "pk", "hostname", "port", "is_default_site"
     )
