@@ -59,6 +59,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """The world's library document is written to a temporary folder, not the repository's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_prompt_cache():
     """Live prompt specs cached by one test must not leak into the next, whose rows rolled back."""
     clear_live_prompts()
