@@ -264,6 +264,24 @@ def approved_answers_retire_citing(
     return [a.pk for a in answers]
 
 
+def on_chunks_removed(sender, *, chunk_ids, reason: str = "", **kwargs) -> None:
+    """``chunks_removed`` receiver: a page or document that left the index (unpublished, private,
+    deleted) takes the answers resting on it out of service for good. Serving already refuses them
+    (their chunks are gone), but an answer left "active" would come back unreviewed if the same
+    text were indexed again under new chunk ids, and the admin would list it as in service.
+    Never raises: the removal, often for privacy, must land whatever happens here."""
+    try:
+        with transaction.atomic():
+            retired = approved_answers_retire_citing(
+                chunk_ids=chunk_ids, reason=ApprovedAnswer.RetireReason.SOURCE_REMOVED
+            )
+    except Exception:
+        logger.exception("approved answers citing removed chunks were not retired (%s)", reason)
+        return
+    if retired:
+        logger.info("retired %d approved answers: their source was removed (%s)", len(retired), reason)
+
+
 def approved_answer_use_record(*, answer: ApprovedAnswer, request: AIRequest, attempt: int = 1) -> bool:
     """``request`` is answered with ``answer`` (worker, inside the transaction that ends it): the
     hit, the provenance (so freshness tracking covers the reused answer too) and a usage row at

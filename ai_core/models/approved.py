@@ -43,6 +43,7 @@ class ApprovedAnswer(models.Model):
         REVIEWER = "reviewer", "Retired by a reviewer"
         SOURCE_CHANGED = "source_changed", "A cited source changed"
         SUPERSEDED = "superseded", "A newer approval of the same question"
+        SOURCE_REMOVED = "source_removed", "A cited page or document was unpublished, deleted or made private"
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     # The question as asked, and its embedding (computed in the worker: null until then, and an

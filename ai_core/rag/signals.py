@@ -13,6 +13,11 @@ Sent *inside* the sync's transaction, under the source's lock, because it is the
 removed chunks' text is known: receivers write in that transaction (the review app retires the
 approved answers citing them and queues each for a reviewer with the old and new text) and must
 not raise; a receiver's failure would undo the index run.
+
+``chunks_removed``: ``chunks_remove`` deleted every chunk of a source (unpublished, made private,
+deleted, unroutable); kwargs ``page_id``, ``document_id`` (one of them ``None``), ``chunk_ids`` and
+``reason``. Sent inside the removal's transaction; receivers must not raise (a removal for privacy
+must land whatever they do). The approved-answer store retires the answers citing those chunks.
 """
 
 from django.dispatch import Signal
@@ -20,3 +25,4 @@ from django.dispatch import Signal
 page_indexed = Signal()
 outputs_marked_stale = Signal()
 chunks_replaced = Signal()
+chunks_removed = Signal()

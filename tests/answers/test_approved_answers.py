@@ -272,3 +272,35 @@ def test_an_answer_retired_between_lookup_and_reply_is_not_served(answered, revi
     assert not LLMUsageLog.objects.filter(request=later, outcome="approved_answer").exists()
     answer.refresh_from_db()
     assert answer.hits == 0
+
+
+def test_an_unpublished_source_retires_the_answer_and_republishing_does_not_bring_it_back(
+    answered, reviewer, refund_page, django_capture_on_commit_callbacks
+):
+    answer = approve(answered(), reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_page.unpublish()
+    answer.refresh_from_db()
+    assert (answer.status, answer.retired_reason) == ("retired", ApprovedAnswer.RetireReason.SOURCE_REMOVED)
+    # The same text indexed again (new chunk rows): only a reviewer's new approval serves it.
+    with django_capture_on_commit_callbacks(execute=True):
+        type(refund_page).objects.get(pk=refund_page.pk).get_latest_revision().publish()
+    assert chunk_of(refund_page, "30 days")
+    assert approved_answer_match(request=ask(QUESTION, like=answer.source_request), spec=spec()) is None
+
+
+def test_a_failure_retiring_answers_never_stops_a_source_leaving_the_index(
+    answered, reviewer, refund_page, django_capture_on_commit_callbacks, monkeypatch
+):
+    from ai_core.answers import services
+    from ai_core.rag.models import KnowledgeChunk
+
+    approve(answered(), reviewer)
+
+    def broken(**kwargs):
+        raise RuntimeError("store unavailable")
+
+    monkeypatch.setattr(services, "approved_answers_retire_citing", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.create(page=refund_page, restriction_type=PageViewRestriction.LOGIN)
+    assert not KnowledgeChunk.objects.filter(page_id=refund_page.pk).exists()

@@ -28,7 +28,7 @@ from ai_core.services.usage import usage_log_record
 from ..chunking import CHUNKER_VERSION, Chunk
 from ..conf import retrieval_settings
 from ..models import KnowledgeChunk, KnowledgeDocument, PageIndexState
-from ..signals import chunks_replaced
+from ..signals import chunks_removed, chunks_replaced
 from .freshness import outputs_mark_stale
 
 logger = logging.getLogger(__name__)
@@ -337,6 +337,13 @@ def chunks_remove(*, source: SourceRef, reason: str) -> SyncOutcome:
     if ids:
         KnowledgeChunk.objects.filter(pk__in=ids).delete()
         outcome.stale_outputs = outputs_mark_stale(chunk_ids=ids, reason=_reason(source, reason))
+        chunks_removed.send(
+            sender=KnowledgeChunk,
+            page_id=source.page_id,
+            document_id=source.document.pk if source.document is not None else None,
+            chunk_ids=ids,
+            reason=reason,
+        )
     return outcome
 
 
