@@ -28,6 +28,18 @@ def redis_client() -> redis.Redis:
 
 
 @pytest.fixture(autouse=True)
+def _celery_join_guard_reset():
+    """Celery's "never call get() within a task" guard is one flag for the whole process, set and
+    restored around every eager task. Two threads running eager tasks at once (an in-process server
+    thread and the test) can restore it in the wrong order and leave it raised, which then refuses
+    an unrelated later test's ``result.get()``. Each test starts with it lowered, as outside a task."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_ai_redis_state():
     """Budgets, breakers, caches and rate limits start empty in every test (test prefix only)."""
     client = redis.Redis.from_url(settings.REDIS_URL)

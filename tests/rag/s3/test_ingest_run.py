@@ -188,9 +188,12 @@ def test_a_redelivered_task_while_the_first_run_works_exits_without_doing_the_wo
     put(s3, "expenses.md", MARKDOWN)
     outcome: dict = {}
 
+    # Both threads wait on eager results. Celery's "never call get() within a task" guard is one
+    # flag for the whole process, raised while any thread runs an eager task it queued (the first
+    # run queues some), so it would refuse the other thread's get() at random: neither is a task.
     def first_run():
         try:
-            outcome["first"] = ingest_s3.apply(args=("docs", "", None)).get()
+            outcome["first"] = ingest_s3.apply(args=("docs", "", None)).get(disable_sync_subtasks=False)
         finally:
             connection.close()
 
@@ -198,7 +201,7 @@ def test_a_redelivered_task_while_the_first_run_works_exits_without_doing_the_wo
     worker.start()
     assert GatedEmbedder.entered.wait(20), "the first run never reached the embedder"
     # The broker hands the same message to another worker (visibility timeout) mid-run.
-    second = ingest_s3.apply(args=("docs", "", None)).get()
+    second = ingest_s3.apply(args=("docs", "", None)).get(disable_sync_subtasks=False)
     assert "another ingest of s3://docs/ is still running" in second["skipped"]
     with pytest.raises(CommandError, match="still running.*Run it again once the other run has finished"):
         call_command("ingest_s3", "--bucket", "docs", "--shared")
@@ -209,7 +212,7 @@ def test_a_redelivered_task_while_the_first_run_works_exits_without_doing_the_wo
     assert len(HashEmbedder.calls) == 2  # one embedding call per document, by the first run only
     assert KnowledgeDocument.objects.count() == 2
     # The lease went with the first run: the next run proceeds (and finds nothing to do).
-    third = ingest_s3.apply(args=("docs", "", None)).get()
+    third = ingest_s3.apply(args=("docs", "", None)).get(disable_sync_subtasks=False)
     assert third["unchanged"] == 2
 
 
