@@ -21,7 +21,7 @@ from ai_core.rag.conf import retrieval_settings
 from ai_core.rag.models import KnowledgeChunk
 
 # Retrieval's own query-time access check (the same pages and documents a fresh answer could cite).
-from ai_core.rag.selectors import NO_SITE, _allowed_chunk_ids
+from ai_core.rag.selectors import NO_SITE, allowed_chunk_ids
 from ai_core.reuse import ReusedAnswer
 
 from .conf import approved_answer_settings
@@ -58,7 +58,7 @@ def approved_answer_servable(*, answer: ApprovedAnswer, site_id: int | None) -> 
         row = rows.get(int(source["chunk_id"]))
         if row is None or row.content_hash != source["content_hash"]:
             return None
-    allowed = _allowed_chunk_ids(
+    allowed = allowed_chunk_ids(
         ids, site=NO_SITE if site_id is None else site_id, settings=retrieval_settings()
     )
     if not set(ids) <= allowed:

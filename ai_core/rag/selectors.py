@@ -349,7 +349,7 @@ def _retrieve_in(
     # Every candidate that clears the floor, not only the top k: a dropped chunk's place goes to
     # the next allowed one instead of leaving the answer short.
     eligible = select(fused, top_k=len(fused), min_score=min_score)
-    allowed = _allowed_chunk_ids([f.id for f in eligible], site=site, settings=settings)
+    allowed = allowed_chunk_ids([f.id for f in eligible], site=site, settings=settings)
     chosen = [f for f in eligible if f.id in allowed][: max(0, top_k)]
     if not chosen:
         return []
@@ -381,7 +381,7 @@ def _retrieve_in(
     ]
 
 
-def _allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings) -> set[int]:
+def allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings) -> set[int]:
     """The chunks among ``ids`` that may be served now: pages only if ``PAGE_ACCESS_CHECK`` says
     the page is still live, public and on ``site``; documents only if ``DOCUMENT_ACCESS_CHECK``
     (asked once per source) still allows them (no check configured: their row's scope decides).
@@ -459,7 +459,7 @@ def page_summary_chunks(*, page_id: int, limit: int) -> list[KnowledgeChunk]:
         .defer("embedding", "search_vector")
         .order_by("document_id", "position")[: limit - len(chunks)]
     )
-    allowed = _allowed_chunk_ids([c.pk for c in linked], site=site_id, settings=retrieval_settings())
+    allowed = allowed_chunk_ids([c.pk for c in linked], site=site_id, settings=retrieval_settings())
     return chunks + [c for c in linked if c.pk in allowed]
 
 
