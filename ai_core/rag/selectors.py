@@ -64,6 +64,15 @@ def page_linked_document_ids(*, page_id: int) -> list[int]:
     return sorted(KnowledgeDocument.objects.filter(match).values_list("pk", flat=True))
 
 
+# A question's site and locale clauses, written once: the scope indexes' predicates
+# (services/scope_indexes.py) are these clauses with the values in place, and PostgreSQL uses a
+# partial index only when it can prove the predicate from the query's WHERE. The proof needs the
+# values in the query text, which Django's psycopg backend gives by binding client-side (its
+# default). ``{c}``: the table alias ("c." here, none in an index predicate).
+SITE_SCOPE_SQL = "({c}site_id = {site} OR ({c}page_id IS NULL AND {c}site_id IS NULL))"
+LOCALE_SCOPE_SQL = "{c}locale = {locale}"
+
+
 def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
     """WHERE clauses shared by both retrievers. ``None`` means "any" for site and locale.
 
@@ -72,11 +81,11 @@ def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
     site_id = getattr(site, "pk", site)
     if site_id is not None:
         # Documents with no site are shared by every site.
-        clauses.append("(c.site_id = %s OR (c.page_id IS NULL AND c.site_id IS NULL))")
+        clauses.append(SITE_SCOPE_SQL.format(c="c.", site="%s"))
         params.append(int(site_id))
     language = getattr(locale, "language_code", locale)
     if language:
-        clauses.append("c.locale = %s")
+        clauses.append(LOCALE_SCOPE_SQL.format(c="c.", locale="%s"))
         params.append(str(language))
     page_id = getattr(within_page, "pk", within_page)
     if page_id is not None:
