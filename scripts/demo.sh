@@ -20,6 +20,12 @@ step "Admin user"
 $BIN/python manage.py ensure_admin
 step "Demo content"
 $BIN/python manage.py load_demo_content
+# Pages and documents whose index entry is current are skipped in milliseconds; what was indexed by
+# another embedder (a database from before a switch of AI_EMBEDDER or of the default) is re-embedded
+# here, before the site answers questions from it.
+step "Search index (only what is missing or was embedded by another embedder)"
+$BIN/python manage.py reindex --all --in-process
+$BIN/python manage.py reindex --documents
 for cmd in sync_prompts; do
   if $BIN/python manage.py help "$cmd" >/dev/null 2>&1; then
     step "$cmd"

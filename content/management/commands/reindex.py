@@ -196,12 +196,22 @@ class Command(BaseCommand):
                 )
             )
         )
-        others = KnowledgeChunk.objects.exclude(embedder_id=embedder.embedder_id).count()
-        if others:
+        others = KnowledgeChunk.objects.exclude(embedder_id=embedder.embedder_id)
+        pages_left = others.filter(page_id__isnull=False).count()
+        files_left = others.filter(page_id__isnull=True).count()
+        if pages_left:
             self.stdout.write(
                 self.style.WARNING(
-                    f"{others} chunk(s) were made by another embedder and are not searchable now; "
+                    f"{pages_left} page chunk(s) were made by another embedder and are not searchable now; "
                     "run `manage.py reindex --all`."
+                )
+            )
+        if files_left:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{files_left} document or S3 chunk(s) were made by another embedder and are not "
+                    "searchable now; run `manage.py reindex --documents` (library documents) and "
+                    "`manage.py ingest_s3` (S3 objects)."
                 )
             )
         if totals.failed:

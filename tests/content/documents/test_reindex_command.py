@@ -55,3 +55,17 @@ def test_reindex_documents_fails_naming_the_files_it_could_not_read(fake_embedde
 def test_documents_and_dry_run_do_not_mix(fake_embedder):
     with pytest.raises(CommandError, match="--dry-run is not available"):
         run("--dry-run")
+
+
+def test_after_an_embedder_change_the_page_reindex_names_the_command_for_documents(fake_embedder, upload):
+    upload(pdf_bytes(["Delta policy text."]), filename="d.pdf")
+    KnowledgeChunk.objects.update(embedder_id="previous:model:384")  # indexed before the switch
+    out = StringIO()
+    call_command("reindex", "--all", "--in-process", stdout=out, stderr=StringIO())
+    assert "1 document or S3 chunk(s) were made by another embedder" in out.getvalue()
+    assert "reindex --documents" in out.getvalue() and "page chunk(s)" not in out.getvalue()
+
+    assert "0 unchanged" in run()  # the old vectors are not taken as current
+    out = StringIO()
+    call_command("reindex", "--all", "--in-process", stdout=out, stderr=StringIO())
+    assert "another embedder" not in out.getvalue()
