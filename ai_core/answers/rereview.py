@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from ai_core.models import AIRequest
+from ai_core.models import AIRequest, ApprovedAnswer
 from ai_core.rag.models import KnowledgeChunk
 from ai_core.rag.services.freshness import output_provenance_record
 from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
@@ -23,7 +23,7 @@ from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
 __all__ = ["REREVIEW_PAYLOAD_KEY", "ai_request_open_for_rereview"]
 
 # The payload names the approved answer the request re-states.
-REREVIEW_PAYLOAD_KEY = "rereview_of"
+REREVIEW_PAYLOAD_KEY = ApprovedAnswer.REREVIEW_PAYLOAD_KEY
 
 
 def ai_request_open_for_rereview(*, answer, chunk_ids: Sequence[int | None]) -> AIRequest:

@@ -45,6 +45,9 @@ class ApprovedAnswer(models.Model):
         SUPERSEDED = "superseded", "A newer approval of the same question"
         SOURCE_REMOVED = "source_removed", "A cited page or document was unpublished, deleted or made private"
 
+    # The key of a re-review request's payload naming the answer it re-states (``answers.rereview``).
+    REREVIEW_PAYLOAD_KEY = "rereview_of"
+
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     # The question as asked, and its embedding (computed in the worker: null until then, and an
     # answer without one is never served).

@@ -4,8 +4,10 @@ asked (anonymise), or are deleted, by the beat task ``ai_core.purge_expired_requ
 Kept whatever their age: requests not finished (pending, processing, awaiting review), the site's
 own requests (page summaries: they are page content, not visitors' questions), the requests an
 active approved answer was approved from (it is served from them), and whatever the site's
-``RETENTION_KEEP`` hook names (review: items still pending). Other apps holding copies of an
-anonymised request's text hear of it through ``ai_core.signals.requests_anonymised``.
+``RETENTION_KEEP`` hook names (review: items still pending). An approved answer retired or
+superseded for longer than the retention period loses its copy of the question and its embedding
+(unless a re-review of it is open). Other apps holding copies of an anonymised request's text hear
+of it through ``ai_core.signals.requests_anonymised``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -74,6 +78,29 @@ def ai_requests_expired(*, now: datetime | None = None) -> QuerySet:
     return expired.order_by("created_at", "pk")
 
 
+def approved_answers_out_of_use_expired(*, cutoff: datetime) -> QuerySet:
+    """Approved answers retired or superseded before ``cutoff`` that still hold the visitor's
+    question (and its embedding), except those a reviewer has yet to re-approve (a re-review
+    request is open for them: re-approving copies the question)."""
+    rereview_open = (
+        AIRequest.objects.filter(
+            status=AIRequest.Status.AWAITING_REVIEW, payload__has_key=ApprovedAnswer.REREVIEW_PAYLOAD_KEY
+        )
+        .annotate(
+            answer_pk=Cast(
+                KeyTextTransform(ApprovedAnswer.REREVIEW_PAYLOAD_KEY, "payload"), BigIntegerField()
+            )
+        )
+        .values("answer_pk")
+    )
+    return (
+        ApprovedAnswer.objects.exclude(status=ApprovedAnswer.Status.ACTIVE)
+        .filter(retired_at__lt=cutoff)
+        .exclude(question="", embedding__isnull=True)
+        .exclude(pk__in=rereview_open)
+    )
+
+
 def _anonymise(ids: list) -> None:
     AIRequest.objects.filter(pk__in=ids).update(
         payload={}, result="", user=None, session_key="", client_ip=None, updated_at=timezone.now()
@@ -107,6 +134,13 @@ def ai_requests_purge_expired(*, now: datetime | None = None) -> PurgeReport:
         purged += len(ids)
         if len(ids) < settings.batch_size:
             break
+    # The copy of the question an approved answer keeps goes once the answer has been out of use
+    # for the retention period (its request, no longer protected by it, goes by the rule above).
+    forgotten = approved_answers_out_of_use_expired(cutoff=now - settings.retention).update(
+        question="", embedding=None
+    )
+    if forgotten:
+        logger.info("retention: %d approved answer(s) out of use lost their question", forgotten)
     if purged:
         logger.info(
             "retention: %s %d request(s) older than %s days",

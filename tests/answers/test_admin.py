@@ -136,3 +136,9 @@ def test_retiring_an_unknown_answer_is_404(legal_reviewer):
     client = Client()
     client.force_login(legal_reviewer)
     assert client.post(reverse("review_approved_answer_retire", args=[999999])).status_code == 404
+
+
+def test_a_retired_answer_whose_question_retention_removed_says_so(approved, legal_reviewer):
+    ApprovedAnswer.objects.filter(pk=approved.pk).update(status=ApprovedAnswer.Status.RETIRED, question="")
+    html = client_for(legal_reviewer).get(INDEX, {"status": "retired"}).content.decode()
+    assert "Question removed by the retention policy" in html and "Within 30 days [1]." in html

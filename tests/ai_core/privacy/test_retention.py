@@ -155,3 +155,42 @@ def test_the_purge_runs_hourly_on_the_maintenance_queue():
     entry = django_settings.CELERY_BEAT_SCHEDULE["ai-requests-purge-expired"]
     assert entry["task"] == purge_expired_requests.name == "ai_core.purge_expired_requests"
     assert task_queue(purge_expired_requests.name, base="q") == "q.maintenance"
+
+
+def test_an_approved_answer_out_of_use_for_the_retention_period_loses_the_visitors_question(settings):
+    retention(settings, RETENTION_DAYS=30)
+    vector = [0.1] * 384
+
+    def out_of_use(days: int, **fields) -> ApprovedAnswer:
+        answer = approved_answer(make_request(days_old=days + 10), status=ApprovedAnswer.Status.RETIRED)
+        ApprovedAnswer.objects.filter(pk=answer.pk).update(
+            retired_at=timezone.now() - timedelta(days=days), embedding=vector, **fields
+        )
+        return answer
+
+    long_retired = out_of_use(40)
+    superseded = out_of_use(31, status=ApprovedAnswer.Status.SUPERSEDED)
+    orphaned = out_of_use(45, source_request=None)  # its request was deleted earlier
+    recently_retired = out_of_use(5)
+    awaiting_rereview = out_of_use(60)
+    AIRequest.objects.create(
+        prompt_key="rag_answer",
+        prompt_version=1,
+        payload={"question": QUESTION["question"], "rereview_of": awaiting_rereview.pk},
+        session_key=SYSTEM_SESSION_KEY,
+        status=AIRequest.Status.AWAITING_REVIEW,
+    )
+    serving = approved_answer(make_request(days_old=400))
+
+    ai_requests_purge_expired()
+
+    def holds_question(answer: ApprovedAnswer) -> bool:
+        answer.refresh_from_db()
+        return bool(answer.question) or answer.embedding is not None
+
+    for forgotten in (long_retired, superseded, orphaned):
+        assert not holds_question(forgotten), forgotten.status
+        assert forgotten.text  # the reviewer's approved text is not the visitor's
+    for kept in (recently_retired, awaiting_rereview, serving):
+        assert holds_question(kept)
+        assert kept.question == QUESTION["question"]
