@@ -68,7 +68,9 @@ def ai_requests_expired(*, now: datetime | None = None) -> QuerySet:
     cutoff = (now or timezone.now()) - settings.retention
     expired = (
         AIRequest.objects.filter(created_at__lt=cutoff, status__in=AIRequest.TERMINAL)
-        .exclude(session_key=SYSTEM_SESSION_KEY)
+        # The site's own requests (page summaries) are page content; a decided re-review of an
+        # approved answer is not: it carries the visitor's question.
+        .exclude(Q(session_key=SYSTEM_SESSION_KEY) & ~Q(payload__has_key=ApprovedAnswer.REREVIEW_PAYLOAD_KEY))
         .exclude(pk__in=ai_request_ids_serving_approved_answers())
     )
     if settings.retention_keep:

@@ -194,3 +194,14 @@ def test_an_approved_answer_out_of_use_for_the_retention_period_loses_the_visito
     for kept in (recently_retired, awaiting_rereview, serving):
         assert holds_question(kept)
         assert kept.question == QUESTION["question"]
+
+
+def test_a_decided_rereview_of_an_approved_answer_goes_like_a_visitor_request(settings):
+    retention(settings, RETENTION_DAYS=30)
+    answer = approved_answer(make_request(days_old=90), status=ApprovedAnswer.Status.RETIRED)
+    payload = {"question": QUESTION["question"], ApprovedAnswer.REREVIEW_PAYLOAD_KEY: answer.pk}
+    decided = make_request(days_old=40, session_key=SYSTEM_SESSION_KEY, payload=payload)
+    summary = make_request(days_old=40, session_key=SYSTEM_SESSION_KEY, prompt_key="page_summary")
+    ai_requests_purge_expired()
+    assert is_anonymised(decided)
+    assert not is_anonymised(summary)
