@@ -190,6 +190,78 @@ def summarize(
     return "\n".join(lines)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(web_pid: int) -> dict[str, float]:
+    """CPU seconds so far of every process on the machine, grouped: the web server (uvicorn and
+    its workers), PostgreSQL, Redis, and everything else. Read from /proc, so it needs no
+    library; a process that exits between two readings loses its share (the pool keeps the
+    database backends alive for the whole run)."""
+    stats: dict[int, tuple[str, int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    web_tree, grew = {web_pid}, True
+    while grew:
+        children = {pid for pid, (_, ppid, _) in stats.items() if ppid in web_tree} - web_tree
+        web_tree |= children
+        grew = bool(children)
+    groups = {"web": 0.0, "postgres": 0.0, "redis": 0.0, "other": 0.0}
+    for pid, (comm, _, cpu) in stats.items():
+        group = (
+            "web"
+            if pid in web_tree
+            else "postgres"
+            if comm.startswith("postgres")
+            else "redis"
+            if comm.startswith("redis")
+            else "other"
+        )
+        groups[group] += cpu
+    return groups
+
+
+def _timed_run(*, web_pid: int, **wrk_options) -> tuple[WrkResult, str, dict[str, float]]:
+    """One wrk run, with the CPU each process group spent during it (wrk's own from this
+    process's child times: it is a child of this one)."""
+    before, children_before = _process_cpu(web_pid), os.times()
+    result, raw = run_wrk(**wrk_options)
+    after, children_after = _process_cpu(web_pid), os.times()
+    cpu = {group: max(0.0, after[group] - before[group]) for group in before}
+    cpu["wrk"] = (children_after.children_user + children_after.children_system) - (
+        children_before.children_user + children_before.children_system
+    )
+    cpu["other"] = max(0.0, cpu["other"] - cpu["wrk"])  # a finished child is not in /proc anyway
+    return result, raw, cpu
+
+
+def summarize_cpu(endpoints: list[WrkRequest], cpu: dict[str, list[dict[str, float]]], runs) -> str:
+    """Machine CPU per request, by process group, summed over an endpoint's timed runs."""
+    groups = ("web", "postgres", "redis", "wrk", "other")
+    lines = [
+        "CPU per request (ms, all cores; 'other' is the rest of the machine, this script included):",
+        "| endpoint | " + " | ".join(groups) + " | total |",
+        "|---|" + "---|" * (len(groups) + 1),
+    ]
+    for endpoint in endpoints:
+        requests = sum(r.requests for r in runs[endpoint.name]) or 1
+        per = {g: 1000 * sum(c[g] for c in cpu[endpoint.name]) / requests for g in groups}
+        lines.append(
+            f"| {LABELS.get(endpoint.name, endpoint.name)} | "
+            + " | ".join(f"{per[g]:.2f}" for g in groups)
+            + f" | {sum(per.values()):.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -232,14 +304,20 @@ def main() -> None:
                 run_wrk(request=endpoint, duration_s=args.warmup, script_dir=logs, **options)
             rows_measured_from = mine.count()
             runs: dict[str, list[WrkResult]] = {}
+            cpu: dict[str, list[dict[str, float]]] = {}
             started = time.monotonic()
             for rep in range(args.reps):
                 for endpoint in endpoints if rep % 2 == 0 else endpoints[::-1]:
-                    result, raw = run_wrk(
-                        request=endpoint, duration_s=args.duration, script_dir=logs, **options
+                    result, raw, spent = _timed_run(
+                        web_pid=web.pid,
+                        request=endpoint,
+                        duration_s=args.duration,
+                        script_dir=logs,
+                        **options,
                     )
                     (logs / f"{endpoint.name}-{rep}.txt").write_text(raw)
                     runs.setdefault(endpoint.name, []).append(result)
+                    cpu.setdefault(endpoint.name, []).append(spent)
             elapsed = time.monotonic() - started
             load_after = os.getloadavg()[0]
         finally:
@@ -258,6 +336,8 @@ def main() -> None:
         f"1-min load average {load_before:.1f} before, {load_after:.1f} after"
     )
     print(summarize(endpoints, runs, title=title))
+    print()
+    print(summarize_cpu(endpoints, cpu, runs))
     submit_202 = sum(r.statuses.get(202, 0) for r in runs["submit"])
     print(
         f"\nSubmit path check: wrk counted {submit_202} responses 202 in the timed runs, which stored "
