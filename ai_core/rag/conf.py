@@ -35,6 +35,10 @@ class RetrievalSettings:
     rrf_k: int = 120
     # IDF cut-off ("candidates"): query terms found in more than this share of chunks weigh nothing.
     max_term_frequency: float = 1.0
+    # Neighbour context ("candidates"): candidates are ordered as if their cosine were
+    # (1 - NEIGHBOUR_WEIGHT) x their own + NEIGHBOUR_WEIGHT x that of the closer of the chunks
+    # before and after them in their page; scores (and so MIN_SCORE) stay their own. 0: off.
+    neighbour_weight: float = 0.2
     # What ``retrieve`` returns by default.
     top_k: int = 6
     # Floor below which nothing is returned; 0.32 is tuned for the local MiniLM embedders with
@@ -180,6 +184,11 @@ def retrieval_settings(*, overrides: dict[str, Any] | None = None) -> RetrievalS
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise InvalidRetrievalSettingError(
             f"AI_CORE['RETRIEVAL']['MAX_TERM_FREQUENCY'] must be a share of chunks in (0, 1], not {share!r}."
+        )
+    blend = values.neighbour_weight
+    if isinstance(blend, bool) or not isinstance(blend, int | float) or not 0 <= blend <= 1:
+        raise InvalidRetrievalSettingError(
+            f"AI_CORE['RETRIEVAL']['NEIGHBOUR_WEIGHT'] must be a number from 0 (off) to 1, not {blend!r}."
         )
     if not isinstance(values.locale_fallback, bool):
         raise InvalidRetrievalSettingError("AI_CORE['RETRIEVAL']['LOCALE_FALLBACK'] must be True or False.")

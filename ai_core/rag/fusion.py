@@ -103,6 +103,8 @@ def lexical_rescore(
     weights: Mapping[str, float],
     vector_weight: float,
     text_weight: float,
+    neighbours: Mapping[int, float] | None = None,
+    neighbour_weight: float = 0.0,
 ) -> list[Fused]:
     """Re-rank vector candidates by similarity plus the weighted share of query terms they contain.
 
@@ -113,13 +115,25 @@ def lexical_rescore(
     that is already semantically close is strong evidence; the same term in an unrelated chunk
     never gets a say. The score is the weighted mean of cosine similarity and term coverage, so
     1.0 still means "identical meaning, every term present" and ``min_score`` stays a floor.
+
+    ``neighbours`` (chunk id -> cosine of the question to the closest of the chunks just before
+    and after it in its page or document) changes the order, never the scores: candidates are
+    ranked as if their cosine were ``(1 - neighbour_weight) × own + neighbour_weight ×
+    neighbour``, a chunk with no neighbour (a page's only chunk) counting as its own. A passage
+    whose page around it is about something else (a FAQ section that mentions the question's
+    topic in passing) drops below one whose page is about it; on the third-party FAQ sets this
+    ordered better, while blending it into the score lowered the best chunk of answerable
+    questions under the floor (docs/BENCHMARKS.md, "Rescoring variants"). So ``Fused.score``
+    stays the chunk's own evidence, which is what ``min_score`` and a reader see, and the list is
+    in ranking order, not score order.
     """
     vector_weight, text_weight = max(0.0, vector_weight), max(0.0, text_weight)
     total = vector_weight + text_weight
     if total <= 0:
         return []
     weight_sum = sum(weights.values())
-    fused = []
+    blend = min(1.0, max(0.0, neighbour_weight)) if neighbours else 0.0
+    fused, order = [], {}
     for rank, candidate in enumerate(candidates, start=1):
         similarity = min(1.0, max(0.0, candidate.similarity))
         coverage = (
@@ -127,13 +141,17 @@ def lexical_rescore(
             if weight_sum
             else 0.0
         )
-        fused.append(
-            Fused(
-                id=candidate.id,
-                score=(vector_weight * similarity + text_weight * coverage) / total,
-                ranks={"vector": rank},
-                # No "text" evidence when no term matched, as when the full-text list missed it.
-                evidence={"vector": similarity} | ({"text": round(coverage, 4)} if coverage else {}),
-            )
+        entry = Fused(
+            id=candidate.id,
+            score=(vector_weight * similarity + text_weight * coverage) / total,
+            ranks={"vector": rank},
+            # No "text" evidence when no term matched, as when the full-text list missed it.
+            evidence={"vector": similarity} | ({"text": round(coverage, 4)} if coverage else {}),
         )
-    return sorted(fused, key=lambda f: (-f.score, f.ranks["vector"], f.id))
+        order[candidate.id] = entry.score
+        if blend and candidate.id in neighbours:
+            near = min(1.0, max(0.0, neighbours[candidate.id]))
+            entry.evidence["neighbour"] = round(near, 4)
+            order[candidate.id] += vector_weight * blend * (near - similarity) / total
+        fused.append(entry)
+    return sorted(fused, key=lambda f: (-order[f.id], f.ranks["vector"], f.id))

@@ -214,6 +214,25 @@ def _candidate_terms(cursor, ids: list[int], terms: list[str]) -> dict[int, froz
     return {pk: frozenset(found) for pk, found in cursor.fetchall()}
 
 
+def _neighbour_similarities(
+    cursor, vector: Sequence[float], *, ids: list[int], embedder_id: str
+) -> dict[int, float]:
+    """Per candidate, the question's cosine to the closer of the chunks just before and after it
+    in the same page or document (same embedder): ``fusion.lexical_rescore``'s neighbour context.
+    One query over at most two rows per candidate, found by the (page, position) and (document,
+    position) unique indexes; a chunk with no neighbour is left out. Only scores are read: a
+    neighbour's text is never returned, and it belongs to the same page as its candidate."""
+    dims = len(vector)
+    cursor.execute(
+        f"SELECT c.id, max(1 - (n.embedding <=> %s::vector({dims}))) FROM {_TABLE} c "  # noqa: S608
+        f"JOIN {_TABLE} n ON (n.page_id = c.page_id OR n.document_id = c.document_id) "
+        "AND n.position IN (c.position - 1, c.position + 1) "
+        f"WHERE c.id = ANY(%s) AND n.embedder_id = %s AND n.dimensions = {dims} GROUP BY c.id",
+        ["[" + ",".join(f"{x:.7g}" for x in vector) + "]", ids, embedder_id],
+    )
+    return {pk: float(similarity) for pk, similarity in cursor.fetchall()}
+
+
 def _check_embedder(embedder_id: str) -> None:
     if KnowledgeChunk.objects.filter(embedder_id=embedder_id).exists():
         return
@@ -264,7 +283,8 @@ def retrieval_scored(
     """Every candidate with its score, best first, before the floor and the access check.
 
     ``LEXICAL = "candidates"`` (the default): one vector search, then each candidate is rescored
-    by the IDF-weighted share of the question's terms it contains (``fusion.lexical_rescore``).
+    by the IDF-weighted share of the question's terms it contains (``fusion.lexical_rescore``),
+    and ordered with the cosine of its page neighbours too (``NEIGHBOUR_WEIGHT``; scores unchanged).
     ``"full_text"``: a second, unrestricted full-text query fused by weighted RRF (the earlier
     design, slower and worse on third-party text; docs/BENCHMARKS.md).
     """
@@ -291,6 +311,13 @@ def retrieval_scored(
             max_scan_tuples=settings.max_scan_tuples,
         )
         found = _candidate_terms(cursor, [r.id for r in vector_list], terms)
+        neighbours = (
+            _neighbour_similarities(
+                cursor, vector, ids=[r.id for r in vector_list], embedder_id=embedder.embedder_id
+            )
+            if settings.neighbour_weight and vector_list
+            else {}
+        )
     if not vector_list:
         _check_embedder(embedder.embedder_id)
     weights = term_weights(
@@ -300,7 +327,12 @@ def retrieval_scored(
         Candidate(id=r.id, similarity=r.evidence, terms=found.get(r.id, frozenset())) for r in vector_list
     ]
     return lexical_rescore(
-        candidates, weights=weights, vector_weight=settings.vector_weight, text_weight=settings.text_weight
+        candidates,
+        weights=weights,
+        vector_weight=settings.vector_weight,
+        text_weight=settings.text_weight,
+        neighbours=neighbours,
+        neighbour_weight=settings.neighbour_weight,
     )
 
 

@@ -102,3 +102,33 @@ def test_the_idf_cut_off_drops_terms_that_are_everywhere_unless_all_are():
     # a term statistics do not list is rarer than every listed one
     unlisted = term_weights(["dselect", "packag"], frequencies=shares, rare_frequency=0.01)
     assert unlisted["dselect"] > unlisted["packag"]
+
+
+def test_a_passage_whose_page_is_about_the_question_outranks_a_lone_mention():
+    """Neighbour context: chunk 1 is slightly closer to the question, but the chunks around it are
+    about something else; chunk 2's neighbour is on the question too. Without neighbours 1 wins,
+    with them 2 does, and each keeps its own score (what the floor and a reader see)."""
+    candidates = [
+        Candidate(id=1, similarity=0.62, terms=frozenset()),
+        Candidate(id=2, similarity=0.60, terms=frozenset()),
+        Candidate(id=3, similarity=0.55, terms=frozenset()),  # a page's only chunk: no neighbour
+    ]
+    plain = lexical_rescore(candidates, weights={}, vector_weight=1.0, text_weight=0.2)
+    assert [f.id for f in plain] == [1, 2, 3]
+    ordered = lexical_rescore(
+        candidates,
+        weights={},
+        vector_weight=1.0,
+        text_weight=0.2,
+        neighbours={1: 0.20, 2: 0.58},
+        neighbour_weight=0.2,
+    )
+    assert [f.id for f in ordered] == [2, 3, 1]
+    assert {f.id: f.score for f in ordered} == {f.id: f.score for f in plain}
+    assert (
+        ordered[0].evidence == {"vector": 0.6, "neighbour": 0.58} and "neighbour" not in ordered[1].evidence
+    )
+    off = lexical_rescore(
+        candidates, weights={}, vector_weight=1.0, text_weight=0.2, neighbours={1: 0.2}, neighbour_weight=0.0
+    )
+    assert [f.id for f in off] == [1, 2, 3]
