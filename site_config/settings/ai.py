@@ -223,6 +223,8 @@ AI_CORE.update(
             "TEXT_WEIGHT": env.float("AI_RETRIEVAL_TEXT_WEIGHT", default=0.2),
             "RRF_K": env.int("AI_RETRIEVAL_RRF_K", default=120),
             "MAX_TERM_FREQUENCY": env.float("AI_RETRIEVAL_MAX_TERM_FREQUENCY", default=1.0),
+            # Order candidates with their page neighbours' cosine too (scores unchanged); 0: off.
+            "NEIGHBOUR_WEIGHT": env.float("AI_RETRIEVAL_NEIGHBOUR_WEIGHT", default=0.2),
             "TOP_K": env.int("AI_RETRIEVAL_TOP_K", default=6),
             # Tuned for the local MiniLM embedders; another embedder needs its own sweep.
             "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.32),
