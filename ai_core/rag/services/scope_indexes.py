@@ -229,7 +229,7 @@ def _decide(
     min_rows: int,
 ) -> ScopeIndexEntry:
     if not live:
-        reason = f"site {site_id} no longer exists"
+        reason = f"site {site_id} does not exist (its chunks are left over)"
     elif rows < min_rows:
         reason = f"{rows:,} rows, under --min-rows {min_rows:,} (the full index serves it)"
     elif share >= max_share:
