@@ -201,36 +201,43 @@ def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[st
     return [term for term, _, _ in rows], shares, rows[0][2] if rows else None
 
 
-def _candidate_terms(cursor, ids: list[int], terms: list[str]) -> dict[int, frozenset[str]]:
-    """Which of ``terms`` each candidate chunk contains (title, headings and text alike), read for
-    the candidates alone: no full-text search over the index."""
-    if not ids or not terms:
-        return {}
+def _candidate_evidence(
+    cursor,
+    ids: list[int],
+    terms: list[str],
+    *,
+    neighbours_of: Sequence[float] | None,
+    embedder_id: str,
+) -> tuple[dict[int, frozenset[str]], dict[int, float]]:
+    """Per candidate chunk, read for the candidates alone (no full-text search over the index):
+    which of ``terms`` it contains (title, headings and text alike), and, given the question's
+    vector ``neighbours_of``, the question's cosine to the closer of the chunks just before and
+    after it in its page or document, same embedder (``fusion.lexical_rescore``'s neighbour
+    context; a chunk with no neighbour is left out). One query for both (a second one cost
+    about 1 ms more at 10k chunks); neighbours are found through the page/document indexes, and
+    only their scores are read: a neighbour's text is never returned, and it is on the same page."""
+    if not ids or (not terms and neighbours_of is None):
+        return {}, {}
+    near, params = "NULL", []
+    if neighbours_of is not None:
+        dims = len(neighbours_of)
+        near = (
+            f"(SELECT max(1 - (n.embedding <=> %s::vector({dims}))) FROM {_TABLE} n "  # noqa: S608
+            "WHERE (n.page_id = c.page_id OR n.document_id = c.document_id) "
+            f"AND n.position IN (c.position - 1, c.position + 1) AND n.embedder_id = %s AND n.dimensions = {dims})"
+        )
+        params = ["[" + ",".join(f"{x:.7g}" for x in neighbours_of) + "]", embedder_id]
     cursor.execute(
         "SELECT c.id, array(SELECT unnest(%s::text[]) INTERSECT "  # noqa: S608
-        f"SELECT unnest(tsvector_to_array(c.search_vector))) FROM {_TABLE} c WHERE c.id = ANY(%s)",
-        [terms, ids],
+        f"SELECT unnest(tsvector_to_array(c.search_vector))), {near} FROM {_TABLE} c WHERE c.id = ANY(%s)",
+        [terms, *params, ids],
     )
-    return {pk: frozenset(found) for pk, found in cursor.fetchall()}
-
-
-def _neighbour_similarities(
-    cursor, vector: Sequence[float], *, ids: list[int], embedder_id: str
-) -> dict[int, float]:
-    """Per candidate, the question's cosine to the closer of the chunks just before and after it
-    in the same page or document (same embedder): ``fusion.lexical_rescore``'s neighbour context.
-    One query over at most two rows per candidate, found by the (page, position) and (document,
-    position) unique indexes; a chunk with no neighbour is left out. Only scores are read: a
-    neighbour's text is never returned, and it belongs to the same page as its candidate."""
-    dims = len(vector)
-    cursor.execute(
-        f"SELECT c.id, max(1 - (n.embedding <=> %s::vector({dims}))) FROM {_TABLE} c "  # noqa: S608
-        f"JOIN {_TABLE} n ON (n.page_id = c.page_id OR n.document_id = c.document_id) "
-        "AND n.position IN (c.position - 1, c.position + 1) "
-        f"WHERE c.id = ANY(%s) AND n.embedder_id = %s AND n.dimensions = {dims} GROUP BY c.id",
-        ["[" + ",".join(f"{x:.7g}" for x in vector) + "]", ids, embedder_id],
-    )
-    return {pk: float(similarity) for pk, similarity in cursor.fetchall()}
+    found, neighbours = {}, {}
+    for pk, matched, similarity in cursor.fetchall():
+        found[pk] = frozenset(matched)
+        if similarity is not None:
+            neighbours[pk] = float(similarity)
+    return found, neighbours
 
 
 def _check_embedder(embedder_id: str) -> None:
@@ -310,13 +317,12 @@ def retrieval_scored(
             iterative_scan=settings.iterative_scan,
             max_scan_tuples=settings.max_scan_tuples,
         )
-        found = _candidate_terms(cursor, [r.id for r in vector_list], terms)
-        neighbours = (
-            _neighbour_similarities(
-                cursor, vector, ids=[r.id for r in vector_list], embedder_id=embedder.embedder_id
-            )
-            if settings.neighbour_weight and vector_list
-            else {}
+        found, neighbours = _candidate_evidence(
+            cursor,
+            [r.id for r in vector_list],
+            terms,
+            neighbours_of=vector if settings.neighbour_weight else None,
+            embedder_id=embedder.embedder_id,
         )
     if not vector_list:
         _check_embedder(embedder.embedder_id)

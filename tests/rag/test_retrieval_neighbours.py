@@ -66,14 +66,16 @@ def test_the_page_about_the_question_outranks_a_section_that_only_names_it(pages
     assert {r.chunk_id: r.score for r in found} == {r.chunk_id: r.score for r in without}
 
 
-def test_neighbour_context_costs_one_query_and_none_when_off(pages):
-    with CaptureQueriesContext(connection) as queries:
+def test_neighbour_context_adds_no_query(pages):
+    """The neighbours' cosines are read in the query that reads the candidates' terms."""
+    with CaptureQueriesContext(connection) as on:
         retrieve(QUESTION, site=None, locale="en")
-    assert len([q for q in queries if "n.position IN" in q["sql"]]) == 1
     off = retrieval_settings(overrides={"NEIGHBOUR_WEIGHT": 0})
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as plain:
         retrieve(QUESTION, site=None, locale="en", settings=off)
-    assert not [q for q in queries if "n.position IN" in q["sql"]]
+    assert len(on) == len(plain)
+    assert [q for q in on if "n.position IN" in q["sql"]]
+    assert not [q for q in plain if "n.position IN" in q["sql"]]
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, "0.2", True])
