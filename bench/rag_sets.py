@@ -207,6 +207,7 @@ def latency(args) -> None:
 
     modes = {
         "candidates": retrieval_settings(),
+        "candidates, NEIGHBOUR_WEIGHT 0": retrieval_settings(overrides={"NEIGHBOUR_WEIGHT": 0.0}),
         "full_text": retrieval_settings(
             overrides={"LEXICAL": "full_text", "TEXT_WEIGHT": 0.8, "MIN_SCORE": 0.3}
         ),
