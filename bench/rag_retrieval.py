@@ -19,10 +19,13 @@ and timed; the queries are run exactly as ``retrieve()`` runs its vector side
 client-side including both round trips. Recall@10 is the candidates' first 10 against an exact
 numpy scan (over the filtered rows, for filtered queries). The full ``retrieve()`` (vector + full
 text + fusion + rows + snippets) is timed too, with a stand-in embedder returning the question's
-synthetic vector (``bench/fixed_embedder.py``). Use a scratch database:
+synthetic vector (``bench/fixed_embedder.py``). ``--scope-indexes`` adds the partial HNSW index per
+site+locale scope (``manage.py rag_scope_indexes``): each question is asked in a scope that has its
+index and in one that has not (both 5%), interleaved, then the remaining scopes get theirs and the
+whole ``retrieve()`` is timed again. Use a scratch database:
 
     DATABASE_URL=postgres://lectern:lectern@127.0.0.1:5432/lectern_bench \\
-      .venv/bin/python bench/rag_retrieval.py [--sizes 100000 1000000] [--queries 200] [--keep]
+      .venv/bin/python bench/rag_retrieval.py [--sizes 100000 1000000] [--queries 200] [--keep] [--scope-indexes]
 """
 
 from __future__ import annotations
@@ -51,8 +54,11 @@ from django.test import override_settings  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from ai_core import providers  # noqa: E402
+from ai_core.rag.conf import retrieval_settings  # noqa: E402
 from ai_core.rag.models import HNSW_INDEX_TYPE  # noqa: E402
 from ai_core.rag.selectors import _scope_sql, _vector_candidates, retrieve  # noqa: E402
+from ai_core.rag.services.scope_indexes import PREFIX as SCOPE_PREFIX  # noqa: E402
+from ai_core.rag.services.scope_indexes import scope_indexes_sync  # noqa: E402
 from bench.fixed_embedder import FixedEmbedder  # noqa: E402
 
 EMBEDDER = "bench:synthetic:384"
@@ -175,6 +181,7 @@ def load(
         raw.execute("TRUNCATE rag_knowledgechunk")
     for name, _, _ in KINDS.values():
         raw.execute(f"DROP INDEX IF EXISTS {name}")
+    drop_scope_indexes(raw)
     raw.execute("DROP INDEX IF EXISTS rag_chunk_search_gin")
     vocabulary = np.array(words)
     weights = 1.0 / (np.arange(len(words)) + 2.7)  # Zipf-like word frequencies
@@ -218,6 +225,18 @@ def reusable(raw: psycopg.Connection, cache: Path, size: int) -> bool:
         "SELECT count(*) FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER]
     ).fetchone()[0]
     return count == size
+
+
+def scope_index_names(raw: psycopg.Connection) -> list[str]:
+    return [name for (name,) in raw.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'rag_knowledgechunk' AND indexname LIKE %s",
+        [SCOPE_PREFIX + "%"],
+    ).fetchall()]  # fmt: skip
+
+
+def drop_scope_indexes(raw: psycopg.Connection) -> None:
+    for name in scope_index_names(raw):
+        raw.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def index_exists(raw: psycopg.Connection, name: str) -> bool:
@@ -387,6 +406,80 @@ def measure(kinds: list[str], size: int, data: dict, table: list) -> None:
         print(f"  EXPLAIN {kind}, 5% filter:\n{explain(queries[0], scopes[0], kind)}", flush=True)
 
 
+INDEXED_SITES = SITES[:3]  # --scope-indexes: these sites' scopes get their index first, 4-5 are the control
+
+
+def measure_scopes(
+    size: int, data: dict, corpus: tuple, texts: list[str], args, table: list, builds: dict
+) -> dict:
+    """``--scope-indexes``: the 5% filter served by its scope's partial index vs by the full index.
+
+    The scopes of sites 1-3 get their index (``scope_indexes_sync``, as ``manage.py
+    rag_scope_indexes`` runs it); each question is then asked once in a scope of sites 1-3 and once
+    in a scope of sites 4-5 (no index: the full index and the filter), interleaved, both exactly as
+    ``retrieve()`` sends them. Every scope holds 5% of the rows at random, so the two differ only
+    in the index. Then sites 4-5 get theirs and the whole ``retrieve()`` is timed with all 20."""
+    vectors, labels, ids = corpus
+    ef = retrieval_settings().ef_search
+
+    def progress(line: str) -> None:
+        print(f"    {line}", flush=True)
+
+    def sync(sites: tuple[int, ...]):
+        return scope_indexes_sync(
+            min_rows=args.scope_min_rows, site_ids=sites, maintenance_work_mem=args.maintenance_work_mem,
+            progress=progress,
+        )[1]  # fmt: skip
+
+    print(f"  scope indexes for the scopes of sites {INDEXED_SITES}", flush=True)
+    first = sync(INDEXED_SITES)
+    rng = np.random.default_rng(23)
+    others = len(SITES) - len(INDEXED_SITES)
+    picks = {
+        "scope index": [(int(rng.integers(len(INDEXED_SITES))), int(rng.integers(len(LOCALES)))) for _ in texts],
+        "full index": [(len(INDEXED_SITES) + int(rng.integers(others)), int(rng.integers(len(LOCALES)))) for _ in texts],
+    }  # fmt: skip
+    for n, query in enumerate(data["queries"][:60]):  # warm both paths' pages, as a running site has them
+        for site, locale in (picks["scope index"][n], picks["full index"][n]):
+            scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
+            run_vector(query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order")
+    rows = {variant: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for variant in picks}
+    for n, query in enumerate(data["queries"]):
+        sims = vectors @ query
+        for variant in list(picks) if n % 2 else list(picks)[::-1]:
+            site, locale = picks[variant][n]
+            masked = np.where((labels[:, 0] == site) & (labels[:, 1] == locale), sims, -2.0)
+            expected = set(ids[np.argpartition(-masked, 10)[:10]].tolist())
+            scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
+            row = rows[variant]
+            cpu = backend_cpu()
+            seconds, got = run_vector(
+                query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order"
+            )
+            row["cpu"] += backend_cpu() - cpu
+            row["latencies"].append(seconds)
+            row["recalls"].append(len(expected & set(got[:10])) / 10)
+            row["short"] += len(got) < CANDIDATES
+    for variant, row in rows.items():
+        table.append((size, f"{HNSW_INDEX_TYPE} ef={ef} +5% filter, {variant}", row["latencies"],
+                      float(np.mean(row["recalls"])), row["short"], row["cpu"] / len(texts)))  # fmt: skip
+        site, locale = picks[variant][0]
+        scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
+        print(
+            f"  EXPLAIN 5% filter, {variant}:\n{explain(data['queries'][0], scope, HNSW_INDEX_TYPE)}",
+            flush=True,
+        )
+    print(f"  scope indexes for the scopes of sites {SITES[len(INDEXED_SITES) :]}", flush=True)
+    rest = sync(SITES)
+    built = len(first.created) + len(rest.created)
+    builds[f"scope indexes ({built})"] = first.build_seconds + rest.build_seconds
+    scoped, cpu = timed_retrieve(data["queries"], [t + " s" for t in texts], data["scoped"])
+    table.append(
+        (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter, scope indexes", scoped, float("nan"), 0, cpu)
+    )
+    return {"scope indexes": rest.size_bytes, "scope indexes built": built}
+
+
 AMONG = 2_000  # corpus size for the shape statistics, about the size of the real set compared
 
 
@@ -457,11 +550,19 @@ def main() -> None:
     parser.add_argument("--maintenance-work-mem", default="4GB", help="per build session")
     parser.add_argument("--build-workers", type=int, default=1, help="max_parallel_maintenance_workers")
     parser.add_argument("--nice", type=int, default=10, help="CPU priority of the database backends")
+    parser.add_argument(
+        "--scope-indexes",
+        action="store_true",
+        help="also time the 5%% filter with its scope's partial HNSW index (manage.py rag_scope_indexes)",
+    )
+    parser.add_argument("--scope-min-rows", type=int, default=1_000, help="rag_scope_indexes --min-rows")
     parser.add_argument("--keep", action="store_true", help="leave the last size's rows and indexes in place")
     parser.add_argument("--cache", help="directory for the vectors; with --keep, a later run reuses the rows")
     parser.add_argument("--calibrate", nargs=2, metavar=("PAGES_JSON", "EVAL_JSON"),
                         help="only compare the synthetic vectors' shape with MiniLM embeddings of a real set")  # fmt: skip
     args = parser.parse_args()
+    if args.scope_indexes and HNSW_INDEX_TYPE not in args.kinds:
+        parser.error(f"--scope-indexes needs --kinds {HNSW_INDEX_TYPE} (the scope indexes' type)")
     if args.calibrate:
         calibrate(*args.calibrate)
         return
@@ -503,11 +604,10 @@ def main() -> None:
                 if not index_exists(raw, KINDS[kind][0]):
                     builds[f"HNSW {kind}"] = with_progress(f"HNSW {kind} build", raw, index_sql(kind))
                     raw.execute("ANALYZE rag_knowledgechunk")
+            drop_scope_indexes(raw)  # left by a --keep run: the rows below are the full index's
             measure(args.kinds, size, data, table)
+            texts = [f"q{size}-{n} " + " ".join(gen.rng.choice(words[:3000], 6)) for n in range(args.queries)]
             if HNSW_INDEX_TYPE in args.kinds:
-                texts = [
-                    f"q{size}-{n} " + " ".join(gen.rng.choice(words[:3000], 6)) for n in range(args.queries)
-                ]
                 plain, cpu = timed_retrieve(data["queries"], texts, [None] * args.queries)
                 table.append(
                     (size, f"retrieve() ({HNSW_INDEX_TYPE}), no filter", plain, float("nan"), 0, cpu)
@@ -516,10 +616,13 @@ def main() -> None:
                 table.append(
                     (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter", scoped, float("nan"), 0, cpu)
                 )
+            scope_sizes = {}
+            if args.scope_indexes:
+                scope_sizes = measure_scopes(size, data, (vectors, labels, ids), texts, args, table, builds)
             cpu = backend_cpu()
             exact = [run_exact(q) for q in data["queries"][:10]]
             table.append((size, "exact scan, no filter", exact, 1.0, 0, (backend_cpu() - cpu) / 10))
-            sizes = sizes_of(raw)
+            sizes = {**sizes_of(raw), **scope_sizes}
             print(f"  build seconds: {builds}\n  sizes: {sizes}", flush=True)
             notes.append(f"{size}: builds {builds}; sizes {sizes}")
             print_table([row for row in table if row[0] == size])
@@ -527,6 +630,7 @@ def main() -> None:
         if not args.keep:
             print("cleaning up: removing bench rows, restoring the schema's indexes", flush=True)
             raw.execute("DELETE FROM rag_knowledgechunk WHERE embedder_id = %s", [EMBEDDER])
+            drop_scope_indexes(raw)
             for name, _, _ in KINDS.values():
                 raw.execute(f"DROP INDEX IF EXISTS {name}")
             raw.execute("DROP INDEX IF EXISTS rag_chunk_search_gin")
