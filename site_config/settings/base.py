@@ -217,6 +217,7 @@ LECTERN_TASK_WORKLOADS = {
     "content.summaries_catch_up": "maintenance",
     "maintenance.publish_scheduled": "maintenance",
     "maintenance.clear_sessions": "maintenance",
+    "rag.scope_indexes_sync": "maintenance",
 }
 CELERY_TASK_ROUTES = ("site_config.celery_routes.route_by_workload",)
 # What a worker started without -Q consumes: these workloads' queues and the default queue
@@ -288,6 +289,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Expired sessions are never deleted by Django itself; without this the table only grows.
     "django-clear-sessions": {"task": "maintenance.clear_sessions", "schedule": 24 * 3600.0},
+    # Scope indexes (partial HNSW per site and locale, manage.py rag_scope_indexes) follow the
+    # index: built for scopes that grew into range, dropped for sites that went. Nothing to do is
+    # a few queries; builds are CONCURRENTLY, so questions and indexing go on.
+    "rag-scope-indexes-sync": {
+        "task": "rag.scope_indexes_sync",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # --- Wagtail

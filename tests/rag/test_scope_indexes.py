@@ -212,3 +212,32 @@ def test_bad_arguments_are_refused_with_a_message(scopes, args, message):
 def test_inside_a_transaction_it_refuses_instead_of_failing_halfway(scopes):
     with transaction.atomic(), pytest.raises(CommandError, match="cannot run inside a transaction"):
         run("--min-rows", "50")
+
+
+def test_the_daily_beat_task_builds_what_the_command_would_and_skips_while_a_run_holds_the_lock(scopes):
+    from django.conf import settings as django_settings
+    from django.db import connections
+
+    from ai_core.rag.services.scope_indexes import _LOCK_KEY
+    from ai_core.rag.tasks import scope_indexes_sync
+    from site_config.celery_routes import task_queue
+
+    entry = django_settings.CELERY_BEAT_SCHEDULE["rag-scope-indexes-sync"]
+    assert entry["task"] == scope_indexes_sync.name and entry["schedule"] == 24 * 3600.0
+    assert task_queue(scope_indexes_sync.name, base="q") == "q.maintenance"
+
+    other = connections.create_connection("default")  # another run (the command, a redelivered copy)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+        assert "skipped" in scope_indexes_sync.apply(kwargs={"min_rows": 50}).get()
+        assert scope_indexes() == set()
+    finally:
+        other.close()  # its session, and so its lock, ends
+    report = scope_indexes_sync.apply(kwargs={"min_rows": 50}).get()
+    assert report["created"] == [b_english_index(scopes)] and scope_indexes() == {b_english_index(scopes)}
+    assert scope_indexes_sync.apply(kwargs={"min_rows": 50}).get() == {
+        "created": [],
+        "dropped": [],
+        "kept": 1,
+    }
