@@ -176,7 +176,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{label:<{width}} {'':>7} {cells(mean)}  {negatives}")
         self.stdout.write(
             f"negatives pass when nothing clears MIN_SCORE {settings.min_score}; LEXICAL {settings.lexical}, "
-            f"VECTOR_WEIGHT {settings.vector_weight}, TEXT_WEIGHT {settings.text_weight}"
+            f"VECTOR_WEIGHT {settings.vector_weight}, TEXT_WEIGHT {settings.text_weight}, "
+            f"NEIGHBOUR_WEIGHT {settings.neighbour_weight}"
             + (f", RRF_K {settings.rrf_k}" if settings.lexical == "full_text" else "")
         )
         for r in results:
