@@ -174,13 +174,10 @@ def grid(args) -> None:
             if c["sentences"]
         }
 
+    from bench.rag_sets import distinct_pages
+
     def pages(ids):
-        out: list[str] = []
-        for pk in ids:
-            slug = page_of.get(pk)
-            if slug and slug not in out:
-                out.append(slug)
-        return out
+        return distinct_pages(ids, page_of)
 
     def terms_of(run, pk):
         info = run["lex"].get(str(pk)) or {"head": [], "body": []}

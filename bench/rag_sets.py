@@ -238,6 +238,17 @@ def latency(args) -> None:
     print(json.dumps({name: round(statistics.median(v), 2) for name, v in times.items()}))
 
 
+def distinct_pages(ids, page_of: dict[int, str]) -> list[str]:
+    """The labelled pages of chunk ids, each once, in the order of its best chunk (how the sets
+    count ranks)."""
+    out: list[str] = []
+    for pk in ids:
+        slug = page_of.get(pk)
+        if slug and slug not in out:
+            out.append(slug)
+    return out
+
+
 def grid(args) -> None:
     """Score retrieval variants per set from ``collect``'s file, in Python (no database).
 
@@ -256,12 +267,7 @@ def grid(args) -> None:
     shares = {term: n / data["chunks"] for term, n in data["df"].items()}
 
     def pages(ids):
-        out: list[str] = []
-        for pk in ids:
-            slug = page_of.get(pk)
-            if slug and slug not in out:
-                out.append(slug)
-        return out
+        return distinct_pages(ids, page_of)
 
     def terms_of(run, pk, fields):
         info = run["lex"].get(str(pk)) or {"head": [], "body": []}
