@@ -189,8 +189,23 @@ def test_a_deleted_site_loses_its_index_on_the_next_run(scopes):
 
 def test_an_index_whose_scope_grew_dominant_is_dropped(scopes):
     run("--min-rows", "50")
-    assert "dropped 1" in run("--min-rows", "50", "--max-share", "0.3")
+    # Site B's English scope is 120 of 340 rows (35%): past 0.25 by more than the 20% band.
+    assert "dropped 1" in run("--min-rows", "50", "--max-share", "0.25")
     assert scope_indexes() == set()
+
+
+def test_an_index_at_a_limit_is_kept_until_its_scope_is_clearly_past_it(scopes):
+    run("--min-rows", "50")
+    # 35% of the rows against --max-share 0.3, and 120 rows against --min-rows 140: past both
+    # limits, within 20% of each. A new index would not be built; the existing one stays.
+    assert "dropped" not in run("--min-rows", "50", "--max-share", "0.3").replace("dropped 0", "")
+    assert scope_indexes() == {b_english_index(scopes)}
+    run("--min-rows", "140")
+    assert scope_indexes() == {b_english_index(scopes)}
+    assert "dropped 1" in run("--min-rows", "151")  # 120 < 0.8 x 151
+    assert scope_indexes() == set()
+    run("--min-rows", "140")
+    assert scope_indexes() == set()  # and it is not built again at 140 either
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -50,6 +51,8 @@ HNSW_OPTIONS = "m = 16, ef_construction = 64"
 _LOCK_KEY = 0x7261675F73636F70  # "rag_scop": one run at a time per database
 _PLAIN_LOCALE = re.compile(r"^[A-Za-z0-9_@.-]{1,20}$")
 PROGRESS_EVERY = 15.0  # seconds between progress lines while an index builds
+# An existing index is dropped only once its scope is this far past --min-rows or --max-share.
+HYSTERESIS = 0.2
 
 
 class ScopeIndexError(Exception):
@@ -228,6 +231,10 @@ def _decide(
     max_share: float,
     min_rows: int,
 ) -> ScopeIndexEntry:
+    # An index that exists keeps serving until its scope is past a limit by more than the band,
+    # so a scope hovering at a limit is not dropped and rebuilt on alternate runs.
+    if exists and valid:
+        min_rows, max_share = math.ceil(min_rows * (1 - HYSTERESIS)), min(1.0, max_share * (1 + HYSTERESIS))
     if not live:
         reason = f"site {site_id} does not exist (its chunks are left over)"
     elif rows < min_rows:

@@ -45,7 +45,8 @@ class Command(BaseCommand):
             "--min-rows",
             type=int,
             default=DEFAULT_MIN_ROWS,
-            help=f"... and with at least this many rows (default {DEFAULT_MIN_ROWS:,}).",
+            help=f"... and with at least this many rows (default {DEFAULT_MIN_ROWS:,}). An existing index is "
+            "dropped only once its scope is 20%% past either limit, so a scope at a limit does not flap.",
         )
         parser.add_argument(
             "--maintenance-work-mem",
