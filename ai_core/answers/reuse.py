@@ -98,11 +98,14 @@ def approved_answer_match(*, request: AIRequest, spec) -> ReusedAnswer | None:
     pending = list(scoped.exclude(embedder_id=embedder.embedder_id).only("pk", "question")) + list(
         scoped.filter(embedder_id=embedder.embedder_id, embedding__isnull=True).only("pk", "question")
     )
-    texts = [question, *(a.question for a in pending)]
-    vectors = embedder.embed(texts).vectors
-    for answer, vector in zip(pending, vectors[1:], strict=True):
-        ApprovedAnswer.objects.filter(pk=answer.pk).update(embedding=vector, embedder_id=embedder.embedder_id)
-    query = list(vectors[0])
+    if pending:
+        vectors = embedder.embed([a.question for a in pending]).vectors
+        for answer, vector in zip(pending, vectors, strict=True):
+            ApprovedAnswer.objects.filter(pk=answer.pk).update(
+                embedding=vector, embedder_id=embedder.embedder_id
+            )
+    # Remembered for the retrieval that follows when no approved answer is served.
+    query = providers.query_vector(question, embedder=embedder)
     nearest = (
         scoped.filter(embedder_id=embedder.embedder_id, embedding__isnull=False)
         .annotate(distance=CosineDistance("embedding", query))

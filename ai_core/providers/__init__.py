@@ -8,6 +8,7 @@ Other apps import ``ProviderError`` and ``Usage`` from here, not from the submod
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.utils.module_loading import import_string
@@ -26,6 +27,10 @@ class InvalidProviderError(conf.InvalidAICoreSettingError):
 
 _instances: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
+# The last few questions' vectors, per embedder: one answer task asks for the same question's vector
+# up to three times (approved-answer lookup, retrieval, the locale fallback's second retrieval).
+_QUERY_VECTORS_KEPT = 8
+_query_vectors: OrderedDict[tuple[str, str], tuple[float, ...]] = OrderedDict()
 
 
 def _build(kind: str, alias: str, configs: dict[str, dict]) -> Any:
@@ -67,10 +72,34 @@ def embedder(alias: str | None = None) -> EmbeddingProvider:
     return _get("EMBEDDERS", alias or conf.default_embedder_alias(), conf.embedder_configs())
 
 
+def query_vector(text: str, *, embedder: EmbeddingProvider) -> list[float]:
+    """``text``'s vector from ``embedder``, embedded once for the few questions asked last.
+
+    A question is embedded by one provider call whichever steps of an answer need its vector; with
+    a paid embedder that is one call (and its latency) instead of two or three. Kept in this
+    process's memory only, for the last few questions, keyed by embedder id so a switch of
+    embedder never returns the old model's vector. A failed call is not remembered.
+    """
+    key = (embedder.embedder_id, text)
+    with _lock:
+        vector = _query_vectors.get(key)
+        if vector is not None:
+            _query_vectors.move_to_end(key)
+            return list(vector)
+    vector = tuple(embedder.embed([text]).vectors[0])
+    with _lock:
+        _query_vectors[key] = vector
+        _query_vectors.move_to_end(key)
+        while len(_query_vectors) > _QUERY_VECTORS_KEPT:
+            _query_vectors.popitem(last=False)
+    return list(vector)
+
+
 def reset_providers() -> None:
-    """Forget built instances (tests that change AI_CORE; settings_changed handler)."""
+    """Forget built instances and remembered vectors (tests that change AI_CORE; settings_changed)."""
     with _lock:
         _instances.clear()
+        _query_vectors.clear()
 
 
 def warm_up() -> list[str]:

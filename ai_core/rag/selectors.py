@@ -258,7 +258,7 @@ def retrieval_candidates(
 ) -> dict[str, list[Ranked]]:
     """Both retrievers' ranked candidates, before fusion (``retrieve`` and the tuning bench use it)."""
     embedder = providers.embedder()
-    vector = embedder.embed([query]).vectors[0]
+    vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
     with transaction.atomic(), connection.cursor() as cursor:
         vector_list = _vector_candidates(
@@ -303,7 +303,7 @@ def retrieval_scored(
             lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
         )
     embedder = providers.embedder()
-    vector = embedder.embed([query]).vectors[0]
+    vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
     with transaction.atomic(), connection.cursor() as cursor:
         terms, shares, rare_share = _query_terms(cursor, query, config=settings.text_search_config)

@@ -129,6 +129,22 @@ def test_a_different_question_is_generated_as_usual(answered, reviewer):
     assert LLMUsageLog.objects.filter(request=later, outcome="approved_answer").count() == 0
 
 
+def test_a_question_not_answered_from_an_approval_is_embedded_once_for_lookup_and_retrieval(
+    answered, reviewer, fake_embedder
+):
+    from tests.rag.fakes import HashEmbedder
+
+    answer = approve(answered(), reviewer)
+    question = "Can sale items be exchanged for another size?"
+    later = ask(question, like=answer.source_request)
+    before = len(HashEmbedder.calls)
+    ai_request_process(request_id=str(later.pk))
+    later.refresh_from_db()
+    assert later.approved_answer_id is None and later.status == AIRequest.Status.DONE
+    # The approved-answer lookup and the retrieval both compared this question's vector: one call.
+    assert [texts for texts in HashEmbedder.calls[before:] if question in texts] == [[question]]
+
+
 def test_an_edited_cited_paragraph_stops_reuse(answered, reviewer, refund_page, edit_paragraph):
     answer = approve(answered(), reviewer)
     later = ask(QUESTION, like=answer.source_request)
