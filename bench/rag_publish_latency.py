@@ -48,13 +48,18 @@ from content.models import ArticlePage  # noqa: E402
 
 
 def start_worker(
-    log_path: Path, *, workloads: tuple[str, ...] | None = None, name: str = ""
+    log_path: Path, *, workloads: tuple[str, ...] | None = None, name: str = "", blas_threads: int = 1
 ) -> subprocess.Popen:
     from site_config.celery_routes import worker_queues
 
     # Every workload's queue, or only those of ``workloads`` (a worker per workload, as deployed).
     queue = ",".join(worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE, workloads=workloads))
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+        "OPENBLAS_NUM_THREADS": str(blas_threads),
+    }
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "site_config", "worker", "--loglevel=WARNING",
@@ -96,6 +101,13 @@ def main() -> None:
         help="One worker for indexing and removals, another for everything else (summaries), as "
         "deployed with LECTERN_WORKER_WORKLOADS; default: one worker for every queue.",
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="OPENBLAS_NUM_THREADS of each worker; 1 is how scripts/demo.sh and docker-compose.yml "
+        "start them (two processes with two BLAS threads each on two cores only contend).",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     section = bench_section()
@@ -103,11 +115,18 @@ def main() -> None:
     if args.split_workers:
         others = tuple(w for w in settings.LECTERN_WORKLOADS if w not in ("indexing", "removals"))
         workers = [
-            start_worker(logs / "worker-indexing.log", workloads=("indexing", "removals"), name="-indexing"),
-            start_worker(logs / "worker-others.log", workloads=others, name="-others"),
+            start_worker(
+                logs / "worker-indexing.log",
+                workloads=("indexing", "removals"),
+                name="-indexing",
+                blas_threads=args.blas_threads,
+            ),
+            start_worker(
+                logs / "worker-others.log", workloads=others, name="-others", blas_threads=args.blas_threads
+            ),
         ]
     else:
-        workers = [start_worker(logs / "worker.log")]
+        workers = [start_worker(logs / "worker.log", blas_threads=args.blas_threads)]
     publish_s, new_page_s, edit_s, words = [], [], [], 0
     try:
         for run in range(-args.warmup, args.runs):
@@ -149,7 +168,7 @@ def main() -> None:
     layout = "2 workers (indexing; the rest)" if args.split_workers else "1 worker"
     print(
         f"\nPublish → searchable, {words}-word page, embedder {providers.embedder().embedder_id}, "
-        f"{layout}, concurrency 1, {args.runs} runs; 1-min load average {os.getloadavg()[0]:.1f}"
+        f"{layout}, concurrency 1, OPENBLAS_NUM_THREADS {args.blas_threads}, {args.runs} runs; 1-min load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'measure':<38} {'p50 s':>7} {'p95 s':>7}")
     for name, values in (
