@@ -95,10 +95,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # never reused: every request connects (~7 ms with scram auth) and the old connections pile up until
 # PostgreSQL refuses clients (seen in bench/http_throughput.py). Django's advice for ASGI is
 # CONN_MAX_AGE 0 plus a pool: DATABASE_POOL=true, for the web server. Celery workers (one thread per
-# process) keep their persistent connection. CONN_HEALTH_CHECKS makes Django check each pooled
-# connection on checkout, so a PostgreSQL restart costs no failed request.
+# process) keep their persistent connection, which CONN_HEALTH_CHECKS checks with a query before
+# reuse. A pooled connection is checked on checkout without a round trip instead (the engine in
+# site_config/postgresql: a connection PostgreSQL closed has a readable socket), so a PostgreSQL
+# restart still costs no failed request; the pool's own query check is off.
+DATABASES["default"]["ENGINE"] = "site_config.postgresql"
 if env.bool("DATABASE_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),

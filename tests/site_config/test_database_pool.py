@@ -58,3 +58,53 @@ def test_web_server_with_pool_keeps_to_its_pool_size_and_survives_dropped_connec
     assert codes == [404] * 64, log
     assert 0 < held <= POOL_SIZE, f"{held} connections held by one web worker"
     assert after_drop == [404] * (POOL_SIZE + 2), log
+
+
+def _new_connection():
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkout_check_passes_a_live_idle_connection_and_leaves_it_usable():
+    from site_config.postgresql.base import idle_connection_problem
+
+    conn = _new_connection()
+    try:
+        pid = conn.info.backend_pid
+        assert idle_connection_problem(conn) == ""
+        assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
+        assert idle_connection_problem(conn) == ""  # the answer was read: the socket is quiet again
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkout_check_refuses_a_connection_the_server_terminated():
+    from site_config.postgresql.base import idle_connection_problem
+
+    conn = _new_connection()
+    try:
+        pid = conn.info.backend_pid
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # waits until it has exited
+            assert cursor.fetchone()[0] is True
+        assert "terminated or closed" in idle_connection_problem(conn)
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkout_check_refuses_a_connection_left_in_a_transaction_or_closed():
+    from site_config.postgresql.base import idle_connection_problem
+
+    conn = _new_connection()
+    conn.autocommit = False
+    conn.execute("SELECT 1")
+    assert "not idle (INTRANS)" in idle_connection_problem(conn)
+    conn.close()
+    assert idle_connection_problem(conn) == "the connection is closed"
