@@ -42,8 +42,7 @@ STEPS = (
         "scopes_for",
     ),
     ("budget reserve Lua (Redis; reads the override copy)", "ai_core/budgets/ledger.py", "reserve"),
-    ("AIRequest + reservation INSERTs", "django/db/models/query.py", "create"),
-    ("  of which the reservation INSERT", "ai_core/budgets/services.py", "budget_record"),
+    ("AIRequest + reservation INSERT (one statement)", "ai_core/services/rows.py", "insert_together"),
     ("Celery publish (on commit)", "celery/app/task.py", "apply_async"),
 )
 

@@ -190,8 +190,10 @@ def budget_hold_settle(hold: Hold, *, actual: int) -> None:
     ledger.adjust(shared_redis(), keys=hold.keys, delta=actual - hold.tokens)
 
 
-def budget_record(*, request, hold: Hold) -> BudgetReservation:
-    return BudgetReservation.objects.create(
+def budget_reservation(*, request, hold: Hold) -> BudgetReservation:
+    """The reservation row for ``request``'s ``hold``, unsaved: the caller stores it with the request
+    (``ai_core.services.rows.insert_together``), so both rows are written or neither."""
+    return BudgetReservation(
         request=request,
         day=hold.day,
         scopes=list(hold.keys),

@@ -15,8 +15,8 @@ from ai_core.budgets.ratelimit import RateLimited, rate_limit_check
 from ai_core.budgets.services import (
     POOL_SYSTEM,
     BudgetExceeded,
-    budget_record,
     budget_release,
+    budget_reservation,
     budget_reserve,
     estimate_tokens,
 )
@@ -26,6 +26,7 @@ from ai_core.privacy.conf import privacy_settings
 from ai_core.privacy.masking import mask_payload
 from ai_core.prompts.registry import UnknownPromptError, get_prompt
 from ai_core.selectors.visibility import SYSTEM_SESSION_KEY
+from ai_core.services.rows import insert_together
 
 __all__ = [
     "MAX_PAGE_ID",
@@ -201,19 +202,20 @@ def ai_request_submit(
         ) from err
     except redis.RedisError as err:
         raise _redis_unavailable() from err
+    request = AIRequest(
+        **owner,
+        client_ip=client_ip,
+        prompt_key=spec.key,
+        prompt_version=spec.version,
+        payload=clean_payload,
+        page_id=page_id,
+        site_id=site_id,
+        locale=locale,
+    )
     try:
-        with transaction.atomic():
-            request = AIRequest.objects.create(
-                **owner,
-                client_ip=client_ip,
-                prompt_key=spec.key,
-                prompt_version=spec.version,
-                payload=clean_payload,
-                page_id=page_id,
-                site_id=site_id,
-                locale=locale,
-            )
-            budget_record(request=request, hold=hold)
+        # One statement, so both rows or neither (a request without its reservation would be run
+        # by the recovery sweep without a budget), in one round trip to PostgreSQL.
+        insert_together(request, budget_reservation(request=request, hold=hold))
     except BaseException:
         budget_release(hold)
         raise
@@ -232,13 +234,12 @@ def ai_request_submit_system(
         raise RequestRejected(f"Missing required payload field(s): {', '.join(missing)}.", fields=missing)
     clean_payload = {name: payload[name] for name in spec.variables}
     hold = budget_reserve(tokens=estimate_tokens(spec, clean_payload), pool=POOL_SYSTEM)
+    request = AIRequest(
+        session_key=SYSTEM_SESSION_KEY, prompt_key=spec.key, prompt_version=spec.version, payload=clean_payload,
+        page_id=page_id,
+    )  # fmt: skip
     try:
-        with transaction.atomic():
-            request = AIRequest.objects.create(
-                session_key=SYSTEM_SESSION_KEY, prompt_key=spec.key, prompt_version=spec.version, payload=clean_payload,
-                page_id=page_id,
-            )  # fmt: skip
-            budget_record(request=request, hold=hold)
+        insert_together(request, budget_reservation(request=request, hold=hold))
     except BaseException:
         budget_release(hold)
         raise
