@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from ai_core import conf, providers
 
@@ -400,13 +401,13 @@ def _retrieve_in(
     chosen = [f for f in eligible if f.id in allowed][: max(0, top_k)]
     if not chosen:
         return []
+    # The chosen rows and their excerpts in one query.
     rows = {
         row.pk: row
-        for row in KnowledgeChunk.objects.filter(pk__in=[f.id for f in chosen]).defer(
-            "embedding", "search_vector"
-        )
+        for row in KnowledgeChunk.objects.filter(pk__in=[f.id for f in chosen])
+        .defer("embedding", "search_vector")
+        .annotate(snippet=_snippet_sql(query, config=settings.text_search_config))
     }
-    snippets = _snippets(query, [f.id for f in chosen], config=settings.text_search_config)
     return [
         RetrievedChunk(
             chunk_id=f.id,
@@ -415,7 +416,7 @@ def _retrieve_in(
             title=rows[f.id].title,
             heading_path=rows[f.id].heading_path,
             text=rows[f.id].text,
-            snippet=snippets.get(f.id, ""),
+            snippet=rows[f.id].snippet or "",
             url=rows[f.id].anchor_url,
             score=round(f.score, 4),
             vector_similarity=f.evidence.get("vector"),
@@ -471,16 +472,14 @@ def allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings)
     return allowed
 
 
-def _snippets(query: str, ids: list[int], *, config: str) -> dict[int, str]:
-    """Plain-text excerpts around the query terms (no markup: callers escape and style)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.id, ts_headline(%s::regconfig, c.text, plainto_tsquery(%s::regconfig, %s), "  # noqa: S608
-            '\'MaxWords=35, MinWords=15, StartSel="", StopSel="", HighlightAll=false\') '
-            f"FROM {_TABLE} c WHERE c.id = ANY(%s)",
-            [config, config, query, ids],
-        )
-        return dict(cursor.fetchall())
+def _snippet_sql(query: str, *, config: str) -> RawSQL:
+    """A chunk's plain-text excerpt around the query terms, as an annotation (no markup: callers
+    escape and style). The query and config are bound parameters; the table name is the model's."""
+    return RawSQL(  # noqa: S611
+        f'ts_headline(%s::regconfig, "{_TABLE}"."text", plainto_tsquery(%s::regconfig, %s), '  # noqa: S608
+        '\'MaxWords=35, MinWords=15, StartSel="", StopSel="", HighlightAll=false\')',
+        [config, config, query],
+    )
 
 
 def page_chunks(*, page_id: int) -> list[KnowledgeChunk]:
