@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -23,6 +23,7 @@ from .fusion import Candidate, Fused, Ranked, lexical_rescore, select, term_weig
 from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, KnowledgeDocument, PageIndexState
 
 _TABLE = KnowledgeChunk._meta.db_table
+_DOCUMENT_TABLE = KnowledgeDocument._meta.db_table
 # ``site=NO_SITE``: a question asked outside any site searches documents shared by every site and
 # nothing else (no Site has id 0). ``site=None`` still means "every site" (commands, benchmarks).
 NO_SITE = 0
@@ -209,16 +210,18 @@ def _candidate_evidence(
     *,
     neighbours_of: Sequence[float] | None,
     embedder_id: str,
-) -> tuple[dict[int, frozenset[str]], dict[int, float]]:
+) -> tuple[dict[int, frozenset[str]], dict[int, float], dict[int, _Source]]:
     """Per candidate chunk, read for the candidates alone (no full-text search over the index):
     which of ``terms`` it contains (title, headings and text alike), and, given the question's
     vector ``neighbours_of``, the question's cosine to the closer of the chunks just before and
     after it in its page or document, same embedder (``fusion.lexical_rescore``'s neighbour
     context; a chunk with no neighbour is left out). One query for both (a second one cost
     about 1 ms more at 10k chunks); neighbours are found through the page/document indexes, and
-    only their scores are read: a neighbour's text is never returned, and it is on the same page."""
-    if not ids or (not terms and neighbours_of is None):
-        return {}, {}
+    only their scores are read: a neighbour's text is never returned, and it is on the same page.
+    Also each candidate's source (page, or document with its source and key), which
+    ``allowed_chunk_ids`` checks, so that check needs no query of its own."""
+    if not ids:
+        return {}, {}, {}
     near, params = "NULL", []
     if neighbours_of is not None:
         dims = len(neighbours_of)
@@ -228,17 +231,24 @@ def _candidate_evidence(
             f"AND n.position IN (c.position - 1, c.position + 1) AND n.embedder_id = %s AND n.dimensions = {dims})"
         )
         params = ["[" + ",".join(f"{x:.7g}" for x in neighbours_of) + "]", embedder_id]
-    cursor.execute(
-        "SELECT c.id, array(SELECT unnest(%s::text[]) INTERSECT "  # noqa: S608
-        f"SELECT unnest(tsvector_to_array(c.search_vector))), {near} FROM {_TABLE} c WHERE c.id = ANY(%s)",
-        [terms, *params, ids],
+    matched = (
+        "array(SELECT unnest(%s::text[]) INTERSECT SELECT unnest(tsvector_to_array(c.search_vector)))"
+        if terms
+        else "NULL"
     )
-    found, neighbours = {}, {}
-    for pk, matched, similarity in cursor.fetchall():
-        found[pk] = frozenset(matched)
+    cursor.execute(
+        f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
+        f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)",
+        [*([terms] if terms else []), *params, ids],
+    )
+    found, neighbours, sources = {}, {}, {}
+    for pk, terms_in, similarity, page_id, document_id, source, key in cursor.fetchall():
+        if terms_in is not None:
+            found[pk] = frozenset(terms_in)
         if similarity is not None:
             neighbours[pk] = float(similarity)
-    return found, neighbours
+        sources[pk] = _Source(page_id, document_id, source, key)
+    return found, neighbours, sources
 
 
 def _check_embedder(embedder_id: str) -> None:
@@ -288,7 +298,17 @@ def retrieval_candidates(
 def retrieval_scored(
     query: str, *, site: Any, locale: Any, within_page: Any = None, limit: int, settings: RetrievalSettings
 ) -> list[Fused]:
-    """Every candidate with its score, best first, before the floor and the access check.
+    """Every candidate with its score, best first, before the floor and the access check."""
+    return _scored_with_sources(
+        query, site=site, locale=locale, within_page=within_page, limit=limit, settings=settings
+    )[0]
+
+
+def _scored_with_sources(
+    query: str, *, site: Any, locale: Any, within_page: Any, limit: int, settings: RetrievalSettings
+) -> tuple[list[Fused], dict[int, _Source] | None]:
+    """``retrieval_scored``'s candidates, and the candidates' sources when they were read on the way
+    (``None``: not read, ``allowed_chunk_ids`` reads them).
 
     ``LEXICAL = "candidates"`` (the default): one vector search, then each candidate is rescored
     by the IDF-weighted share of the question's terms it contains (``fusion.lexical_rescore``),
@@ -300,9 +320,10 @@ def retrieval_scored(
         lists = retrieval_candidates(
             query, site=site, locale=locale, within_page=within_page, limit=limit, settings=settings
         )
-        return weighted_rrf(
+        fused = weighted_rrf(
             lists, weights={"vector": settings.vector_weight, "text": settings.text_weight}, k=settings.rrf_k
         )
+        return fused, None
     embedder = providers.embedder()
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
@@ -318,7 +339,7 @@ def retrieval_scored(
             iterative_scan=settings.iterative_scan,
             max_scan_tuples=settings.max_scan_tuples,
         )
-        found, neighbours = _candidate_evidence(
+        found, neighbours, sources = _candidate_evidence(
             cursor,
             [r.id for r in vector_list],
             terms,
@@ -333,7 +354,7 @@ def retrieval_scored(
     candidates = [
         Candidate(id=r.id, similarity=r.evidence, terms=found.get(r.id, frozenset())) for r in vector_list
     ]
-    return lexical_rescore(
+    fused = lexical_rescore(
         candidates,
         weights=weights,
         vector_weight=settings.vector_weight,
@@ -341,6 +362,7 @@ def retrieval_scored(
         neighbours=neighbours,
         neighbour_weight=settings.neighbour_weight,
     )
+    return fused, sources
 
 
 def retrieve(
@@ -386,7 +408,7 @@ def _retrieve_in(
 ) -> list[RetrievedChunk]:
     top_k = settings.top_k if top_k is None else top_k
     min_score = settings.min_score if min_score is None else min_score
-    fused = retrieval_scored(
+    fused, sources = _scored_with_sources(
         query,
         site=site,
         locale=locale,
@@ -397,7 +419,7 @@ def _retrieve_in(
     # Every candidate that clears the floor, not only the top k: a dropped chunk's place goes to
     # the next allowed one instead of leaving the answer short.
     eligible = select(fused, top_k=len(fused), min_score=min_score)
-    allowed = allowed_chunk_ids([f.id for f in eligible], site=site, settings=settings)
+    allowed = allowed_chunk_ids([f.id for f in eligible], site=site, settings=settings, sources=sources)
     chosen = [f for f in eligible if f.id in allowed][: max(0, top_k)]
     if not chosen:
         return []
@@ -429,7 +451,18 @@ def _retrieve_in(
     ]
 
 
-def allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings) -> set[int]:
+class _Source(NamedTuple):
+    """Where a chunk comes from: its page, or its document and that document's source and key."""
+
+    page_id: int | None
+    document_id: int | None
+    source: str | None
+    key: str | None
+
+
+def allowed_chunk_ids(
+    ids: list[int], *, site: Any, settings: RetrievalSettings, sources: dict[int, _Source] | None = None
+) -> set[int]:
     """The chunks among ``ids`` that may be served now: pages only if ``PAGE_ACCESS_CHECK`` says
     the page is still live, public and on ``site``; documents only if ``DOCUMENT_ACCESS_CHECK``
     (asked once per source) still allows them (no check configured: their row's scope decides).
@@ -437,15 +470,21 @@ def allowed_chunk_ids(ids: list[int], *, site: Any, settings: RetrievalSettings)
     The index should hold nothing else, but removal can lose a race with an index run, or sit in a
     queue; this check reads the page tree and the document library at the moment of asking, so
     neither can leak a page or a private document. A few queries for any number of candidates.
+    ``sources``: the chunks' sources as this retrieval's candidate query read them moments ago (a
+    chunk's page or document never changes, and the checks above still run now; a chunk missing
+    from it is treated as gone), else they are read here.
     """
     if not ids:
         return set()
-    rows = {
-        pk: (page_id, document_id, source, key)
-        for pk, page_id, document_id, source, key in KnowledgeChunk.objects.filter(pk__in=ids).values_list(
-            "pk", "page_id", "document_id", "document__source", "document__key"
-        )
-    }
+    if sources is None:
+        rows = {
+            pk: (page_id, document_id, source, key)
+            for pk, page_id, document_id, source, key in KnowledgeChunk.objects.filter(
+                pk__in=ids
+            ).values_list("pk", "page_id", "document_id", "document__source", "document__key")
+        }
+    else:
+        rows = {pk: tuple(sources[pk]) for pk in ids if pk in sources}
     site_id = getattr(site, "pk", site)
     site_id = None if site_id is None else int(site_id)
     allowed = {
