@@ -188,15 +188,11 @@ def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[st
 
     The shares come from the planner's own element statistics for the tsvector column (pg_stats,
     kept up to date by autovacuum's ANALYZE): the most common lexemes with their frequencies, no
-    extra table to maintain, and one catalog read per question instead of counting rows.
+    extra table to maintain, and one catalog read per question instead of counting rows. The
+    query is a PL/pgSQL function (migration rag 0005), so it is planned once per connection.
     """
     cursor.execute(
-        "WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS term), "
-        "s AS (SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs "
-        "FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = 'search_vector') "
-        "SELECT q.term, (SELECT s.freqs[array_position(s.elems, q.term)] FROM s), "
-        "(SELECT s.freqs[array_length(s.elems, 1) + 1] FROM s) FROM q WHERE q.term <> ''",
-        [config, query, _TABLE],
+        "SELECT term, share, rare_share FROM rag_query_term_shares(%s::regconfig, %s)", [config, query]
     )
     rows = cursor.fetchall()
     shares = {term: share for term, share, _ in rows if share is not None}
