@@ -473,14 +473,13 @@ def allowed_chunk_ids(
     if not ids:
         return set()
     if sources is None:
-        rows = {
-            pk: (page_id, document_id, source, key)
-            for pk, page_id, document_id, source, key in KnowledgeChunk.objects.filter(
-                pk__in=ids
-            ).values_list("pk", "page_id", "document_id", "document__source", "document__key")
+        sources = {
+            pk: _Source(*source)
+            for pk, *source in KnowledgeChunk.objects.filter(pk__in=ids).values_list(
+                "pk", "page_id", "document_id", "document__source", "document__key"
+            )
         }
-    else:
-        rows = {pk: tuple(sources[pk]) for pk in ids if pk in sources}
+    rows = {pk: sources[pk] for pk in ids if pk in sources}
     site_id = getattr(site, "pk", site)
     site_id = None if site_id is None else int(site_id)
     allowed = {
