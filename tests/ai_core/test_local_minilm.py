@@ -151,3 +151,18 @@ def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
 def test_unexpected_pinned_hash_is_refused() -> None:
     with pytest.raises(ModelIntegrityError, match="expected sha256 0{64}"):
         LocalMiniLMEmbedder(expected_sha256="0" * 64).embed(["x"])
+
+
+def test_gelu_is_the_exact_erf_gelu_on_both_signs_and_in_the_tails() -> None:
+    """x * Phi(x) in float64 as the reference; 200 rows so the last 64-row block is a partial one."""
+    import math
+
+    grid = np.concatenate([np.linspace(-12, 12, 1001), [0.0, -0.0, 1e-8, -1e-8, 40.0, -40.0]])
+    rng = np.random.default_rng(7)
+    x = np.resize(np.concatenate([grid, rng.standard_normal(200 * 1536 - grid.size) * 3]), (200, 1536))
+    x = x.astype(np.float32)
+    expected = np.vectorize(lambda v: v * 0.5 * (1 + math.erf(v / math.sqrt(2))))(x.astype(np.float64))
+    got = minilm._gelu(x.copy())
+    assert got.dtype == np.float32 and got.shape == x.shape
+    # float32 carries ~7 digits: allow a few ulps of max(|x|, 1)
+    assert np.all(np.abs(got - expected) <= 4e-7 * np.maximum(np.abs(x), 1.0))
