@@ -22,14 +22,22 @@ _TIMEOUT = {
 }
 
 _generation = {
-    "local": {"CLASS": "ai_core.providers.local.LocalExtractiveProvider", "OPTIONS": {}},
+    "local": {
+        "CLASS": "ai_core.providers.local.LocalExtractiveProvider",
+        # Its own numpy MiniLM ranks sentences; same thread setting as the local embedders below.
+        "OPTIONS": {"embedder_threads": env.int("AI_LOCAL_EMBEDDER_THREADS", default=None)},
+    },
 }
 # Two offline embedders of all-MiniLM-L6-v2, each with its own embedder id (switching re-embeds):
 # "local" (float32, numpy; the default without an OpenAI key) and "local-onnx" (int8, onnxruntime).
 # On two quiet cores the int8 one embeds 1.8x the passages and 2.9x the sentences per second, but
 # loses 0.0055 MRR@10 on the demo set, past the 0.005 allowed (docs/BENCHMARKS.md, "Embedding throughput").
 _embedders = {
-    "local": {"CLASS": "ai_core.providers.local.LocalMiniLMEmbedder", "OPTIONS": {}},
+    "local": {
+        "CLASS": "ai_core.providers.local.LocalMiniLMEmbedder",
+        # Batches computed at once per process; unset: one per CPU the process may use.
+        "OPTIONS": {"threads": env.int("AI_LOCAL_EMBEDDER_THREADS", default=None)},
+    },
     "local-onnx": {
         "CLASS": "ai_core.providers.local.OnnxMiniLMEmbedder",
         # onnxruntime intra-op threads per process; unset: one per CPU the process may use.

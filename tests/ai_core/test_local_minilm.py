@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -166,3 +167,53 @@ def test_gelu_is_the_exact_erf_gelu_on_both_signs_and_in_the_tails() -> None:
     assert got.dtype == np.float32 and got.shape == x.shape
     # float32 carries ~7 digits: allow a few ulps of max(|x|, 1)
     assert np.all(np.abs(got - expected) <= 4e-7 * np.maximum(np.abs(x), 1.0))
+
+
+def test_batches_run_on_several_threads_and_give_the_sequential_vectors(
+    embedder: LocalMiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [case["text"] for case in CASES] * 3
+    sequential = LocalMiniLMEmbedder(threads=1, max_batch_tokens=256)
+    threaded = LocalMiniLMEmbedder(threads=2, max_batch_tokens=256)
+    expected, tokens = sequential.encode(texts)
+
+    started = threading.Barrier(2, timeout=30)
+    seen: set[str] = set()
+    forward = minilm._forward
+
+    def recording(weights, ids, mask):
+        name = threading.current_thread().name
+        if name not in seen:
+            seen.add(name)
+            started.wait()  # each thread's first batch: passes only once two run at the same time
+        return forward(weights, ids, mask)
+
+    monkeypatch.setattr(minilm, "_forward", recording)
+    got, got_tokens = threaded.encode(texts)
+    assert len(threaded._batches([len(e.ids) for e in threaded._load()[1].encode_batch(texts)])) > 2
+    assert len(seen) == 2 and all(name.startswith("minilm") for name in seen)
+    assert np.array_equal(got, expected) and got_tokens == tokens
+
+
+def test_a_failing_batch_fails_the_whole_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+
+    def failing(weights, ids, mask):
+        nonlocal calls
+        calls += 1
+        raise MemoryError("no room for this batch")
+
+    monkeypatch.setattr(minilm, "_forward", failing)
+    with pytest.raises(MemoryError, match="no room"):
+        LocalMiniLMEmbedder(threads=2, max_batch_tokens=256).encode([case["text"] for case in CASES])
+    assert calls >= 1
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_a_bad_thread_count_is_refused(threads) -> None:
+    with pytest.raises(TypeError, match="threads must be a positive integer"):
+        LocalMiniLMEmbedder(threads=threads)
+
+
+def test_threads_default_to_the_cpus_this_process_may_use() -> None:
+    assert LocalMiniLMEmbedder().threads == len(os.sched_getaffinity(0))

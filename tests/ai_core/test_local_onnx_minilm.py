@@ -166,7 +166,8 @@ def test_the_embedder_is_chosen_by_setting(settings) -> None:
 
 
 def test_the_environment_picks_the_embedder_and_its_threads() -> None:
-    """What an operator sets: AI_EMBEDDER and AI_LOCAL_EMBEDDER_THREADS, read by the settings."""
+    """What an operator sets: AI_EMBEDDER and AI_LOCAL_EMBEDDER_THREADS, read by the settings for
+    both local embedders and the local answerer's own one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AI_", "OPENAI_", "ANTHROPIC_"))}
     env.update(
         AI_EMBEDDER="local-onnx",
@@ -175,14 +176,15 @@ def test_the_environment_picks_the_embedder_and_its_threads() -> None:
     )
     code = (
         "import django; django.setup(); from ai_core import providers; e = providers.embedder(); "
-        "print(type(e).__name__, e.embedder_id, e.threads, e.is_loaded)"
+        "print(type(e).__name__, e.embedder_id, e.threads, e.is_loaded, providers.embedder('local').threads, "
+        "providers.generation_provider('local').embedder.threads)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "OnnxMiniLMEmbedder", "local-onnx:all-MiniLM-L6-v2-onnx-int8:384", "1", "False"
+        "OnnxMiniLMEmbedder", "local-onnx:all-MiniLM-L6-v2-onnx-int8:384", "1", "False", "1", "1"
     ]  # fmt: skip
 
 

