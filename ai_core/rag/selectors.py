@@ -164,7 +164,7 @@ def _text_candidates(
     lexemes = [lex for lex in (cursor.fetchone()[0] or []) if lex]
     if not lexemes:
         return []
-    tsquery = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+    tsquery = " | ".join(_tsquery_lexeme(lex) for lex in lexemes)
     where, params = scope
     cursor.execute(
         f"SELECT c.id, (SELECT count(*) FROM unnest(%s::text[]) q(l) WHERE c.search_vector @@ q.l::tsquery) "  # noqa: S608
@@ -180,6 +180,12 @@ def _text_candidates(
         ],
     )
     return [Ranked(id=pk, evidence=matched / len(lexemes)) for pk, matched in cursor.fetchall()]
+
+
+def _tsquery_lexeme(lexeme: str) -> str:
+    """A tsquery that matches exactly ``lexeme``: quoted, with quotes doubled and backslashes
+    escaped, so no character of it is read as an operator, weight or prefix mark."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[str, float], float | None]:
@@ -221,21 +227,32 @@ def _candidate_evidence(
     near, params = "NULL", []
     if neighbours_of is not None:
         dims = len(neighbours_of)
-        near = (
+        # A chunk belongs to a page or to a document: one lookup in that source's (source, position)
+        # unique index, not an OR of both that makes PostgreSQL merge two bitmap scans per candidate.
+        neighbour = (
             f"(SELECT max(1 - (n.embedding <=> %s::vector({dims}))) FROM {_TABLE} n "  # noqa: S608
-            "WHERE (n.page_id = c.page_id OR n.document_id = c.document_id) "
-            f"AND n.position IN (c.position - 1, c.position + 1) AND n.embedder_id = %s AND n.dimensions = {dims})"
+            "WHERE n.{source} = c.{source} AND n.position IN (c.position - 1, c.position + 1) "
+            f"AND n.embedder_id = %s AND n.dimensions = {dims})"
         )
-        params = ["[" + ",".join(f"{x:.7g}" for x in neighbours_of) + "]", embedder_id]
+        near = (
+            f"CASE WHEN c.page_id IS NOT NULL THEN {neighbour.format(source='page_id')} "
+            f"ELSE {neighbour.format(source='document_id')} END"
+        )
+        vector_text = "[" + ",".join(f"{x:.7g}" for x in neighbours_of) + "]"
+        params = [vector_text, embedder_id, vector_text, embedder_id]
+    # Each term as a one-lexeme tsquery: ``@@`` looks it up in the sorted tsvector, where
+    # intersecting with tsvector_to_array() built and hashed every lexeme of every candidate
+    # (3.5x slower at 40 candidates, docs/BENCHMARKS.md).
     matched = (
-        "array(SELECT unnest(%s::text[]) INTERSECT SELECT unnest(tsvector_to_array(c.search_vector)))"
+        "array(SELECT q.term FROM unnest(%s::text[], %s::tsquery[]) q(term, lexeme) "
+        "WHERE c.search_vector @@ q.lexeme)"
         if terms
         else "NULL"
     )
     cursor.execute(
         f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
         f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)",
-        [*([terms] if terms else []), *params, ids],
+        [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids],
     )
     found, neighbours, sources = {}, {}, {}
     for pk, terms_in, similarity, page_id, document_id, source, key in cursor.fetchall():

@@ -55,7 +55,10 @@ def test_a_term_commoner_than_the_cut_off_earns_no_coverage(widgets):
 def test_candidates_mode_runs_no_full_text_search_over_the_index(widgets):
     with CaptureQueriesContext(connection) as queries:
         assert retrieve("gasket", site=None, locale="en")
-    assert not [q["sql"] for q in queries if "@@" in q["sql"]]
+    # Term matches are read for the vector candidates alone: every query that matches a tsquery is
+    # the one restricted to the candidates' ids.
+    matching = [q["sql"] for q in queries if "@@" in q["sql"]]
+    assert matching and all("WHERE c.id = ANY(" in sql for sql in matching)
     full_text = retrieval_settings(overrides={"LEXICAL": "full_text", "TEXT_WEIGHT": 0.8})
     with CaptureQueriesContext(connection) as queries:
         assert retrieve("gasket", site=None, locale="en", settings=full_text)[0].title == "Seals"
@@ -71,3 +74,33 @@ def test_bad_lexical_settings_fail_the_system_check(settings, key, value):
     settings.AI_CORE = {**settings.AI_CORE, "RETRIEVAL": {key: value}}
     errors = retrieval_settings_check()
     assert errors and key in errors[0].msg
+
+
+def test_candidate_terms_are_matched_as_exact_lexemes_whatever_their_characters(widgets):
+    """Lexemes of URLs, paths and addresses carry colons, ampersands, question marks and slashes:
+    each must match itself and nothing else (never be read as tsquery syntax), exactly as the
+    chunk's own lexemes say."""
+    from ai_core.rag.models import KnowledgeChunk
+    from ai_core.rag.selectors import _candidate_evidence
+
+    chunk = KnowledgeChunk.objects.filter(title="Seals").get()
+    KnowledgeChunk.objects.filter(pk=chunk.pk).update(
+        text="See http://tix.sourceforge.net/a:b?x=1&y=2 and /usr/lib/o'neil.py, C:\\path\\file.txt, "
+        "user@example.com, v1.2.3-rc:1 (a|b) !x"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tsvector_to_array(search_vector) FROM rag_knowledgechunk WHERE id = %s", [chunk.pk]
+        )
+        lexemes = set(cursor.fetchone()[0])
+        odd = {lex for lex in lexemes if any(ch in lex for ch in ":&?/@|!\\'")}
+        assert {"tix.sourceforge.net/a:b?x=1&y=2", "/a:b?x=1&y=2", "user@example.com"} <= odd
+        near_misses = ["tix", "sourceforge", "a:b", "user", "o'neil", "x:*", "&", "file"]
+        found, _, _ = _candidate_evidence(
+            cursor,
+            [chunk.pk],
+            [*sorted(odd), *near_misses],
+            neighbours_of=None,
+            embedder_id=chunk.embedder_id,
+        )
+    assert found[chunk.pk] == frozenset(odd | (lexemes & set(near_misses)))
