@@ -9,9 +9,11 @@ query filters on the vector size too, so vectors of different embedders never me
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -249,19 +251,41 @@ def _candidate_evidence(
         if terms
         else "NULL"
     )
-    cursor.execute(
-        f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
-        f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)",
-        [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids],
-    )
+    with _server_bound(cursor) as bound:
+        bound.execute(
+            f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
+            f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)",
+            [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids],
+        )
+        rows = bound.fetchall()
     found, neighbours, sources = {}, {}, {}
-    for pk, terms_in, similarity, page_id, document_id, source, key in cursor.fetchall():
+    for pk, terms_in, similarity, page_id, document_id, source, key in rows:
         if terms_in is not None:
             found[pk] = frozenset(terms_in)
         if similarity is not None:
             neighbours[pk] = float(similarity)
         sources[pk] = _Source(page_id, document_id, source, key)
     return found, neighbours, sources
+
+
+@contextmanager
+def _server_bound(cursor):
+    """A cursor on ``cursor``'s connection (same transaction) that binds parameters server-side.
+
+    Django's cursors merge parameters into the SQL text client-side, so PostgreSQL parses and plans
+    every statement afresh. Sent with server-side binding, a statement run more than psycopg's
+    ``prepare_threshold`` times (5 by default) on a connection is prepared: later runs skip parsing
+    and planning. Used for the candidates' evidence query, whose planning cost about as much as its
+    execution (docs/BENCHMARKS.md). Wrapped like Django's own cursors, so query logging, execute
+    wrappers and error translation see it; ``DATABASES["default"]["OPTIONS"]["prepare_threshold"] =
+    None`` turns preparing off (a transaction-mode pooler without prepared-statement support).
+    """
+    raw = psycopg.Cursor(cursor.cursor.connection)
+    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    try:
+        yield wrapped
+    finally:
+        raw.close()
 
 
 def _check_embedder(embedder_id: str) -> None:

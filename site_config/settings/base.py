@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PROJECT_DIR.parent
@@ -100,6 +101,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # site_config/postgresql: a connection PostgreSQL closed has a readable socket), so a PostgreSQL
 # restart still costs no failed request; the pool's own query check is off.
 DATABASES["default"]["ENGINE"] = "site_config.postgresql"
+# Prepared statements. Django's own cursors bind parameters client-side and are never prepared;
+# the few statements sent with server-side binding (retrieval's candidates' evidence query, planned
+# for about as long as it runs) are prepared by psycopg after this many runs on a connection.
+# Django turns preparing off by default for transaction-mode poolers: behind PgBouncer without
+# max_prepared_statements, set DATABASE_PREPARE_THRESHOLD=off.
+_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+if _prepare_threshold != "off" and not _prepare_threshold.isdigit():
+    raise ImproperlyConfigured(
+        f"DATABASE_PREPARE_THRESHOLD must be a whole number of runs or 'off', not {_prepare_threshold!r}"
+    )
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    None if _prepare_threshold == "off" else int(_prepare_threshold)
+)
 if env.bool("DATABASE_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
@@ -138,8 +152,6 @@ AXES_FAILURE_LIMIT = env.int("LECTERN_LOGIN_FAILURE_LIMIT", default=5)
 _LOGIN_COOLOFF_MINUTES = env.int("LECTERN_LOGIN_COOLOFF_MINUTES", default=15)
 if _LOGIN_COOLOFF_MINUTES < 1:
     # django-axes reads a zero cool-off as "locked until an administrator resets it".
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("LECTERN_LOGIN_COOLOFF_MINUTES must be at least 1.")
 AXES_COOLOFF_TIME = timedelta(minutes=_LOGIN_COOLOFF_MINUTES)
 # Username and address together: a guesser is stopped on the account they attack, but cannot lock a

@@ -104,3 +104,38 @@ def test_candidate_terms_are_matched_as_exact_lexemes_whatever_their_characters(
             embedder_id=chunk.embedder_id,
         )
     assert found[chunk.pk] == frozenset(odd | (lexemes & set(near_misses)))
+
+
+def _prepared_evidence() -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%c.search_vector @@ q.lexeme%"],
+        )
+        return cursor.fetchall()
+
+
+def test_the_evidence_query_is_prepared_after_a_few_questions_and_gives_the_same_answers(widgets):
+    """Planned once per connection instead of per question (psycopg prepares it after
+    ``prepare_threshold`` runs); what retrieve() returns must not change once it is."""
+    assert connection.connection.prepare_threshold == 5
+    first = retrieve("widget gasket", site=None, locale="en", min_score=0)
+    for _ in range(6):
+        again = retrieve("widget gasket", site=None, locale="en", min_score=0)
+    assert [(r.chunk_id, r.score, r.text_coverage) for r in again] == [
+        (r.chunk_id, r.score, r.text_coverage) for r in first
+    ]
+    ((generic, custom),) = _prepared_evidence()
+    assert generic + custom >= 1
+
+
+def test_with_preparing_off_nothing_is_prepared(widgets):
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # whatever an earlier test left on this connection
+    connection.connection.prepare_threshold = None  # what DATABASE_PREPARE_THRESHOLD=off sets
+    try:
+        for _ in range(8):
+            assert retrieve("widget gasket", site=None, locale="en", min_score=0)
+        assert _prepared_evidence() == []
+    finally:
+        connection.connection.prepare_threshold = 5

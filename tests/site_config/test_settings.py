@@ -63,3 +63,31 @@ def test_production_redirects_plain_http_to_https_except_the_liveness_probe():
     assert result.returncode == 0, result.stderr
     statuses = dict(line.split() for line in result.stdout.splitlines() if line.startswith("/"))
     assert statuses == {"/healthz/live": "200", "/metrics": "301", "/admin/login/": "301"}
+
+
+def test_a_bad_prepare_threshold_is_refused_with_its_name():
+    result = run_manage(
+        "check",
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        DJANGO_ALLOWED_HOSTS="example.org",
+        DATABASE_PREPARE_THRESHOLD="sometimes",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD must be a whole number of runs or 'off'" in result.stderr
+
+
+def test_prepare_threshold_off_reaches_the_driver_as_none():
+    code = (
+        "import django; django.setup(); from django.db import connection; connection.ensure_connection(); "
+        "print(connection.connection.prepare_threshold)"
+    )
+    outputs = []
+    for value in ("off", "3"):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        env.update(DJANGO_SETTINGS_MODULE="site_config.settings.test", DATABASE_PREPARE_THRESHOLD=value)
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.strip())
+    assert outputs == ["None", "3"]
