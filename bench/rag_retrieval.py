@@ -319,10 +319,30 @@ def explain(query: np.ndarray, scope, kind: str) -> str:
         return "\n".join("      " + r[0][:160] for r in cursor.fetchall())
 
 
+# What each statement of ``retrieve()`` is, by a phrase only its SQL contains (bench labels).
+STATEMENTS = (
+    ("rag_query_term_shares", "query terms and shares (function)"),
+    ("set_config", "vector search GUCs"),
+    ("WITH v AS", "vector candidates (CTE)"),
+    ("LEFT JOIN", "candidates' evidence (terms, neighbours, sources)"),
+    ("ts_headline", "chosen rows and excerpts"),
+)
+STATEMENT_TIMES: dict[str, dict[str, list[float]]] = {}  # row name -> statement -> seconds per question
+
+
+def statement_label(sql: str) -> str:
+    return next((name for phrase, name in STATEMENTS if phrase in sql), sql.split(None, 3)[0][:20])
+
+
 def timed_retrieve(
-    queries: np.ndarray, texts: list[str], scopes: list[tuple[int, str] | None]
-) -> tuple[list[float], float]:
-    """The whole ``retrieve()`` as a feature calls it, the question's embedding stubbed out."""
+    queries: np.ndarray, texts: list[str], scopes: list[tuple[int, str] | None], *, name: str = ""
+) -> tuple[list[float], float, list[float]]:
+    """The whole ``retrieve()`` as a feature calls it, the question's embedding stubbed out.
+
+    Returns its latencies, the backend's CPU per question, and per question the time spent in its
+    SQL statements (each ``cursor.execute`` and fetch as the client sees it, round trips included;
+    the transaction's COMMIT is not a statement and is left out). ``name`` files the per-statement
+    times in ``STATEMENT_TIMES`` for ``print_statements``."""
     ai_core = {
         **settings.AI_CORE,
         "EMBEDDERS": {
@@ -334,19 +354,50 @@ def timed_retrieve(
             "PAGE_ACCESS_CHECK": "bench.fixed_embedder.allow_all_pages",
         },
     }
-    out, cpu = [], 0.0
-    with override_settings(AI_CORE=ai_core):
+    per_statement = STATEMENT_TIMES.setdefault(name, {})
+    current: dict[str, float] = {}
+
+    def timer(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            label = statement_label(sql)
+            current[label] = current.get(label, 0.0) + time.perf_counter() - started
+
+    out, cpu, sql_times = [], 0.0, []
+    with override_settings(AI_CORE=ai_core), connection.execute_wrapper(timer):
         providers.reset_providers()
         for query, text, scope in zip(queries, texts, scopes, strict=True):
             FixedEmbedder.vectors[text] = query.tolist()
             site, locale = scope or (None, None)
             before = backend_cpu()
+            current.clear()
             started = time.perf_counter()
             retrieve(text, site=site, locale=locale, min_score=0)
             out.append(time.perf_counter() - started)
+            statements = {k: v for k, v in current.items() if not k.startswith("SELECT")}  # backend_cpu's
+            sql_times.append(sum(statements.values()))
+            for label, seconds in statements.items():
+                per_statement.setdefault(label, []).append(seconds)
             cpu += backend_cpu() - before
     providers.reset_providers()
-    return out, cpu / len(queries)
+    return out, cpu / len(queries), sql_times
+
+
+def print_statements() -> None:
+    """p50 of each statement per question, one column per timed ``retrieve()`` row."""
+    names = [name for name in STATEMENT_TIMES if STATEMENT_TIMES[name]]
+    if not names:
+        return
+    print(f"\n{'retrieve() statement, p50 ms per question':<52}" + "".join(f" {n[:24]:>24}" for n in names))
+    labels = [label for _, label in STATEMENTS]
+    labels += sorted({k for n in names for k in STATEMENT_TIMES[n]} - set(labels))
+    for label in labels:
+        cells = [STATEMENT_TIMES[n].get(label) for n in names]
+        print(
+            f"{label:<52}" + "".join(f" {pct(c, 0.5) * 1000:>24.2f}" if c else f" {'—':>24}" for c in cells)
+        )
 
 
 def print_table(table: list[tuple]) -> None:
@@ -356,7 +407,7 @@ def print_table(table: list[tuple]) -> None:
         recall_text = "—" if recall != recall else f"{recall:.3f}"
         print(
             f"{size:>8} {name:<40} {pct(latencies, 0.5) * 1000:>7.1f} {pct(latencies, 0.95) * 1000:>7.1f} "
-            f"{cpu * 1000:>7.1f} {recall_text:>9} {short:>5}",
+            f"{'—' if cpu != cpu else f'{cpu * 1000:.1f}':>7} {recall_text:>9} {short:>5}",
             flush=True,
         )
 
@@ -473,10 +524,13 @@ def measure_scopes(
     rest = sync(SITES)
     built = len(first.created) + len(rest.created)
     builds[f"scope indexes ({built})"] = first.build_seconds + rest.build_seconds
-    scoped, cpu = timed_retrieve(data["queries"], [t + " s" for t in texts], data["scoped"])
+    scoped, cpu, sql = timed_retrieve(
+        data["queries"], [t + " s" for t in texts], data["scoped"], name="5% filter, scope indexes"
+    )
     table.append(
         (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter, scope indexes", scoped, float("nan"), 0, cpu)
     )
+    table.append((size, "  its SQL statements, scope indexes", sql, float("nan"), 0, float("nan")))
     return {"scope indexes": rest.size_bytes, "scope indexes built": built}
 
 
@@ -608,14 +662,20 @@ def main() -> None:
             measure(args.kinds, size, data, table)
             texts = [f"q{size}-{n} " + " ".join(gen.rng.choice(words[:3000], 6)) for n in range(args.queries)]
             if HNSW_INDEX_TYPE in args.kinds:
-                plain, cpu = timed_retrieve(data["queries"], texts, [None] * args.queries)
+                plain, cpu, sql = timed_retrieve(
+                    data["queries"], texts, [None] * args.queries, name="no filter"
+                )
                 table.append(
                     (size, f"retrieve() ({HNSW_INDEX_TYPE}), no filter", plain, float("nan"), 0, cpu)
                 )
-                scoped, cpu = timed_retrieve(data["queries"], [t + " f" for t in texts], data["scoped"])
+                table.append((size, "  its SQL statements, no filter", sql, float("nan"), 0, float("nan")))
+                scoped, cpu, sql = timed_retrieve(
+                    data["queries"], [t + " f" for t in texts], data["scoped"], name="5% filter"
+                )
                 table.append(
                     (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter", scoped, float("nan"), 0, cpu)
                 )
+                table.append((size, "  its SQL statements, +5% filter", sql, float("nan"), 0, float("nan")))
             scope_sizes = {}
             if args.scope_indexes:
                 scope_sizes = measure_scopes(size, data, (vectors, labels, ids), texts, args, table, builds)
@@ -638,6 +698,7 @@ def main() -> None:
             raw.execute(index_sql(HNSW_INDEX_TYPE))
         raw.close()
     print_table(table)
+    print_statements()
     print("\n" + "\n".join(notes))
 
 
