@@ -320,10 +320,11 @@ def explain(query: np.ndarray, scope, kind: str) -> str:
 
 
 # What each statement of ``retrieve()`` is, by a phrase only its SQL contains (bench labels).
+# The first phrase found names the statement.
 STATEMENTS = (
     ("rag_query_term_shares", "query terms and shares (function)"),
-    ("set_config", "vector search GUCs"),
-    ("WITH v AS", "vector candidates (CTE)"),
+    ("WITH v AS", "vector candidates (CTE; GUCs in the same string)"),
+    ("set_config", "vector search GUCs (own statement, older trees)"),
     ("LEFT JOIN", "candidates' evidence (terms, neighbours, sources)"),
     ("ts_headline", "chosen rows and excerpts"),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
@@ -137,18 +137,31 @@ def _vector_candidates(
     index_type: str = HNSW_INDEX_TYPE,
 ) -> list[Ranked]:
     where, params = scope
-    # Transaction-local settings (set_config(..., true) = SET LOCAL, and binds as a parameter).
-    # Filters (site, locale, page) are applied during the index scan; an iterative scan (pgvector
-    # >= 0.8) keeps walking the graph until the LIMIT is filled or ``max_scan_tuples`` were visited,
-    # instead of returning the few of ef_search's candidates that pass a selective filter.
-    cursor.execute(
-        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
-        "set_config('hnsw.max_scan_tuples', %s, true)",
-        [str(max(ef_search, limit)), iterative_scan, str(max_scan_tuples)],
-    )
+    # The settings are transaction-local (set_config(..., true) = SET LOCAL, and binds as a
+    # parameter), sent with the query in one string: Django's cursors use the simple query protocol,
+    # which runs a string of statements as one implicit transaction, so they hold for this query and
+    # no other, with no BEGIN, COMMIT or separate round trip. Filters (site, locale, page) are applied
+    # during the index scan; an iterative scan (pgvector >= 0.8) keeps walking the graph until the
+    # LIMIT is filled or ``max_scan_tuples`` were visited, instead of returning the few of
+    # ef_search's candidates that pass a selective filter.
     text = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     sql = vector_query_sql(len(vector), where, index_type=index_type)
-    cursor.execute(sql, [text, embedder_id, *params, text, limit])
+    cursor.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+        f"set_config('hnsw.max_scan_tuples', %s, true); {sql}",
+        [
+            str(max(ef_search, limit)),
+            iterative_scan,
+            str(max_scan_tuples),
+            text,
+            embedder_id,
+            *params,
+            text,
+            limit,
+        ],
+    )
+    if not cursor.nextset():  # the settings' row first, then the candidates
+        raise RuntimeError("the vector query returned no result set")
     return [Ranked(id=pk, evidence=1.0 - float(distance)) for pk, distance in cursor.fetchall()]
 
 
@@ -308,7 +321,7 @@ def retrieval_candidates(
     embedder = providers.embedder()
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         vector_list = _vector_candidates(
             cursor,
             vector,
@@ -364,7 +377,7 @@ def _scored_with_sources(
     embedder = providers.embedder()
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         terms, shares, rare_share = _query_terms(cursor, query, config=settings.text_search_config)
         vector_list = _vector_candidates(
             cursor,

@@ -111,3 +111,25 @@ def test_the_installed_pgvector_passes_the_version_check():
 )
 def test_pgvector_without_halfvec_or_iterative_scans_is_reported(version, ids):
     assert [m.id for m in pgvector_version_problems(version)] == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_search_settings_hold_for_the_vector_query_and_end_with_it(fake_embedder, section, publish):
+    """Outside any transaction (how a worker runs retrieve()), the HNSW settings are sent with the
+    vector query in one string: they must not stay on the connection for whatever runs next on it
+    (a pooled connection serves other requests)."""
+    publish(section, title="Tides", slug="tides", intro="", items=[("p", "Tide tables for the harbour.")])
+
+    def show() -> tuple[str, str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'), "
+                "current_setting('hnsw.max_scan_tuples')"
+            )
+            return cursor.fetchone()
+
+    assert connection.get_autocommit()
+    before = show()
+    assert retrieve("tide tables", site=None, locale="en", min_score=0)
+    assert show() == before
+    assert before[0] != "200"  # the default, not the retrieval's EF_SEARCH (a test that can fail)
