@@ -2,8 +2,10 @@
 
 Local mode embeds every chunk at publish time and every question at ask time, so these numbers
 decide whether local mode is usable on a small server, and which local embedder is the default.
-Each (runtime, threads) cell runs in its own child process, because OpenBLAS (numpy) reads its
-thread count once at start-up; cells are interleaved over --rounds and each number is the best
+Each (runtime, threads) cell runs in its own child process. "threads" is what
+``AI_LOCAL_EMBEDDER_THREADS`` sets: onnxruntime's intra-op threads, or the numpy embedder's batches
+computed at once, each with OpenBLAS on one thread (``OPENBLAS_NUM_THREADS=1``, how the workers
+start; OpenBLAS reads it once at start-up); cells are interleaved over --rounds and each number is the best
 of all tries, so both runtimes see the same machine noise. Run from the repository root:
 
     .venv/bin/python bench/embed_throughput.py [--sentences 256] [--repeat 3] [--rounds 2]
@@ -94,7 +96,7 @@ def inputs(n: int) -> dict[str, list[str]]:
 
 def build(runtime: str, threads: int, batch_size: int = 32):
     if runtime == "numpy":
-        return LocalMiniLMEmbedder(batch_size=batch_size)
+        return LocalMiniLMEmbedder(threads=threads, batch_size=batch_size)
     return OnnxMiniLMEmbedder(threads=threads, batch_size=batch_size)
 
 
@@ -155,7 +157,7 @@ def child(runtime: str, threads: int, n: int, repeat: int) -> None:
 def run_cell(runtime: str, threads: int, args) -> dict | None:
     """One cell in a child process; ``None`` when it overran ``--cell-timeout`` (numpy's OpenBLAS
     threads can slow down a hundredfold when other processes hold the cores)."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, __file__, "--child", runtime, str(threads)]
     command += ["--sentences", str(args.sentences), "--repeat", str(args.repeat)]
     try:

@@ -30,8 +30,9 @@ _generation = {
 }
 # Two offline embedders of all-MiniLM-L6-v2, each with its own embedder id (switching re-embeds):
 # "local" (float32, numpy; the default without an OpenAI key) and "local-onnx" (int8, onnxruntime).
-# On two quiet cores the int8 one embeds 1.8x the passages and 2.9x the sentences per second, but
-# loses 0.0055 MRR@10 on the demo set, past the 0.005 allowed (docs/BENCHMARKS.md, "Embedding throughput").
+# On two quiet cores the int8 one embeds 1.55x the passages and 1.97x the sentences per second of
+# numpy (both using both cores), short of the 1.8x a switch needs, and loses 0.0055 MRR@10 on the
+# demo set, past the 0.005 allowed (docs/BENCHMARKS.md, "Embedding throughput").
 _embedders = {
     "local": {
         "CLASS": "ai_core.providers.local.LocalMiniLMEmbedder",
