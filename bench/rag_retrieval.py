@@ -272,9 +272,9 @@ def pct(values: list[float], q: float) -> float:
 def run_vector(
     query: np.ndarray, scope, *, kind: str, ef_search: int, iterative: str
 ) -> tuple[float, list[int]]:
-    """The vector side of ``retrieve()``, timed with its round trips (GUCs + query)."""
+    """The vector side of ``retrieve()``, timed with its round trip (GUCs + query in one string)."""
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         found = _vector_candidates(
             cursor,
             query.tolist(),
@@ -322,8 +322,8 @@ def explain(query: np.ndarray, scope, kind: str) -> str:
 # What each statement of ``retrieve()`` is, by a phrase only its SQL contains (bench labels).
 # The first phrase found names the statement.
 STATEMENTS = (
-    ("rag_query_term_shares", "query terms and shares (function)"),
-    ("WITH v AS", "vector candidates (CTE; GUCs in the same string)"),
+    ("WITH v AS", "vector candidates (CTE; terms and GUCs in its string)"),
+    ("rag_query_term_shares", "query terms and shares (own statement, older trees)"),
     ("set_config", "vector search GUCs (own statement, older trees)"),
     ("LEFT JOIN", "candidates' evidence (terms, neighbours, sources)"),
     ("ts_headline", "chosen rows and excerpts"),

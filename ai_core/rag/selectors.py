@@ -124,8 +124,7 @@ def vector_query_sql(dims: int, where: str = "", *, index_type: str = HNSW_INDEX
     )
 
 
-def _vector_candidates(
-    cursor,
+def _vector_search_sql(
     vector: Sequence[float],
     *,
     embedder_id: str,
@@ -135,18 +134,22 @@ def _vector_candidates(
     iterative_scan: str = "relaxed_order",
     max_scan_tuples: int = 20_000,
     index_type: str = HNSW_INDEX_TYPE,
-) -> list[Ranked]:
+) -> tuple[str, list]:
+    """The vector search as one string of two statements, and its parameters: the HNSW settings,
+    then the nearest-neighbour query (two result sets; the candidates are the second).
+
+    The settings are transaction-local (set_config(..., true) = SET LOCAL, and binds as a
+    parameter), sent with the query in one string: Django's cursors use the simple query protocol,
+    which runs a string of statements as one implicit transaction, so they hold for this query and
+    no other, with no BEGIN, COMMIT or separate round trip. Filters (site, locale, page) are applied
+    during the index scan; an iterative scan (pgvector >= 0.8) keeps walking the graph until the
+    LIMIT is filled or ``max_scan_tuples`` were visited, instead of returning the few of
+    ef_search's candidates that pass a selective filter.
+    """
     where, params = scope
-    # The settings are transaction-local (set_config(..., true) = SET LOCAL, and binds as a
-    # parameter), sent with the query in one string: Django's cursors use the simple query protocol,
-    # which runs a string of statements as one implicit transaction, so they hold for this query and
-    # no other, with no BEGIN, COMMIT or separate round trip. Filters (site, locale, page) are applied
-    # during the index scan; an iterative scan (pgvector >= 0.8) keeps walking the graph until the
-    # LIMIT is filled or ``max_scan_tuples`` were visited, instead of returning the few of
-    # ef_search's candidates that pass a selective filter.
     text = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     sql = vector_query_sql(len(vector), where, index_type=index_type)
-    cursor.execute(
+    return (
         "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
         f"set_config('hnsw.max_scan_tuples', %s, true); {sql}",
         [
@@ -160,9 +163,24 @@ def _vector_candidates(
             limit,
         ],
     )
-    if not cursor.nextset():  # the settings' row first, then the candidates
-        raise RuntimeError("the vector query returned no result set")
-    return [Ranked(id=pk, evidence=1.0 - float(distance)) for pk, distance in cursor.fetchall()]
+
+
+def _next_result(cursor) -> None:
+    """Move to the next result set of a string of statements (it must have one)."""
+    if not cursor.nextset():
+        raise RuntimeError("a retrieval statement returned fewer result sets than it sent")
+
+
+def _ranked(rows) -> list[Ranked]:
+    return [Ranked(id=pk, evidence=1.0 - float(distance)) for pk, distance in rows]
+
+
+def _vector_candidates(cursor, vector: Sequence[float], **search: Any) -> list[Ranked]:
+    """The vector candidates, best first (``_vector_search_sql`` takes ``search``)."""
+    sql, params = _vector_search_sql(vector, **search)
+    cursor.execute(sql, params)
+    _next_result(cursor)  # past the settings' row
+    return _ranked(cursor.fetchall())
 
 
 def _text_candidates(
@@ -203,21 +221,27 @@ def _tsquery_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+# The query's distinct lexemes with their shares: a PL/pgSQL function (migration rag 0005), so it
+# is planned once per connection. Parameters: the text search configuration, the question.
+_TERMS_SQL = "SELECT term, share, rare_share FROM rag_query_term_shares(%s::regconfig, %s)"
+
+
+def _terms_from(rows) -> tuple[list[str], dict[str, float], float | None]:
+    shares = {term: share for term, share, _ in rows if share is not None}
+    return [term for term, _, _ in rows], shares, rows[0][2] if rows else None
+
+
 def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[str, float], float | None]:
     """The query's distinct lexemes, the share of chunks containing each one PostgreSQL's statistics
     list, and the smallest share listed (terms not listed are rarer than that).
 
     The shares come from the planner's own element statistics for the tsvector column (pg_stats,
     kept up to date by autovacuum's ANALYZE): the most common lexemes with their frequencies, no
-    extra table to maintain, and one catalog read per question instead of counting rows. The
-    query is a PL/pgSQL function (migration rag 0005), so it is planned once per connection.
+    extra table to maintain, and one catalog read per question instead of counting rows.
+    ``retrieve()`` sends this statement in one string with the vector search (``_TERMS_SQL``).
     """
-    cursor.execute(
-        "SELECT term, share, rare_share FROM rag_query_term_shares(%s::regconfig, %s)", [config, query]
-    )
-    rows = cursor.fetchall()
-    shares = {term: share for term, share, _ in rows if share is not None}
-    return [term for term, _, _ in rows], shares, rows[0][2] if rows else None
+    cursor.execute(_TERMS_SQL, [config, query])
+    return _terms_from(cursor.fetchall())
 
 
 def _candidate_evidence(
@@ -377,18 +401,22 @@ def _scored_with_sources(
     embedder = providers.embedder()
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
+    search_sql, search_params = _vector_search_sql(
+        vector,
+        embedder_id=embedder.embedder_id,
+        scope=scope,
+        limit=limit,
+        ef_search=settings.ef_search,
+        iterative_scan=settings.iterative_scan,
+        max_scan_tuples=settings.max_scan_tuples,
+    )
     with connection.cursor() as cursor:
-        terms, shares, rare_share = _query_terms(cursor, query, config=settings.text_search_config)
-        vector_list = _vector_candidates(
-            cursor,
-            vector,
-            embedder_id=embedder.embedder_id,
-            scope=scope,
-            limit=limit,
-            ef_search=settings.ef_search,
-            iterative_scan=settings.iterative_scan,
-            max_scan_tuples=settings.max_scan_tuples,
-        )
+        # The question's terms, the search settings and the vector candidates: one round trip.
+        cursor.execute(f"{_TERMS_SQL}; {search_sql}", [settings.text_search_config, query, *search_params])
+        terms, shares, rare_share = _terms_from(cursor.fetchall())
+        _next_result(cursor)  # the settings' row
+        _next_result(cursor)
+        vector_list = _ranked(cursor.fetchall())
         found, neighbours, sources = _candidate_evidence(
             cursor,
             [r.id for r in vector_list],
