@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import psycopg
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
@@ -288,12 +288,24 @@ def _candidate_evidence(
         if terms
         else "NULL"
     )
+    sql = (
+        f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
+        f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)"
+    )
+    params = [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids]
     with _server_bound(cursor) as bound:
-        bound.execute(
-            f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
-            f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)",
-            [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids],
-        )
+        try:
+            bound.execute(sql, params)
+        except NotSupportedError as err:
+            if not _stale_prepared_plan(err) or not connection.get_autocommit():
+                raise
+            # A migration changed the type of a column this statement returns, after this
+            # connection prepared it: PostgreSQL refuses the old plan on every run until it is
+            # dropped. DEALLOCATE ALL drops it (psycopg forgets its own record on seeing the
+            # command), and the statement is planned afresh. Inside a transaction the failure has
+            # aborted it, so there the error is raised instead.
+            cursor.execute("DEALLOCATE ALL")
+            bound.execute(sql, params)
         rows = bound.fetchall()
     found, neighbours, sources = {}, {}, {}
     for pk, terms_in, similarity, page_id, document_id, source, key in rows:
@@ -303,6 +315,13 @@ def _candidate_evidence(
             neighbours[pk] = float(similarity)
         sources[pk] = _Source(page_id, document_id, source, key)
     return found, neighbours, sources
+
+
+def _stale_prepared_plan(err: Exception) -> bool:
+    cause = err.__cause__
+    return getattr(cause, "sqlstate", None) == "0A000" and "cached plan must not change result type" in str(
+        cause
+    )
 
 
 @contextmanager

@@ -139,3 +139,27 @@ def test_with_preparing_off_nothing_is_prepared(widgets):
         assert _prepared_evidence() == []
     finally:
         connection.connection.prepare_threshold = 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_that_retypes_a_returned_column_does_not_break_the_prepared_query(
+    fake_embedder, section, publish
+):
+    """After a deploy's migration changes the type of a column the prepared evidence query returns,
+    PostgreSQL refuses the old plan on every run; retrieve() must plan it afresh, not fail."""
+    import psycopg
+
+    publish(section, title="Seals", slug="seals", intro="", items=[("p", "A gasket is replaced yearly.")])
+    for _ in range(7):
+        before = retrieve("gasket", site=None, locale="en", min_score=0)
+    assert _prepared_evidence()
+    params = connection.get_connection_params()
+    for key in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(key, None)
+    with psycopg.connect(**params, autocommit=True) as other:  # the migrating process
+        other.execute("ALTER TABLE rag_knowledgedocument ALTER COLUMN key TYPE text")
+        try:
+            after = retrieve("gasket", site=None, locale="en", min_score=0)
+            assert [(r.chunk_id, r.score) for r in after] == [(r.chunk_id, r.score) for r in before]
+        finally:
+            other.execute("ALTER TABLE rag_knowledgedocument ALTER COLUMN key TYPE varchar(1024)")
