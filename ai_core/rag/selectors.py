@@ -147,7 +147,7 @@ def _vector_search_sql(
     ef_search's candidates that pass a selective filter.
     """
     where, params = scope
-    text = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    text = _vector_literal(vector)
     sql = vector_query_sql(len(vector), where, index_type=index_type)
     return (
         "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
@@ -163,6 +163,25 @@ def _vector_search_sql(
             limit,
         ],
     )
+
+
+def _vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form of ``vector``, to 7 significant digits (float32's precision)."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def _search_options(
+    settings: RetrievalSettings, *, embedder_id: str, scope: tuple[str, list], limit: int
+) -> dict[str, Any]:
+    """``_vector_search_sql``'s arguments for a question, its HNSW ones from the retrieval settings."""
+    return {
+        "embedder_id": embedder_id,
+        "scope": scope,
+        "limit": limit,
+        "ef_search": settings.ef_search,
+        "iterative_scan": settings.iterative_scan,
+        "max_scan_tuples": settings.max_scan_tuples,
+    }
 
 
 def _next_result(cursor) -> None:
@@ -277,7 +296,7 @@ def _candidate_evidence(
             f"CASE WHEN c.page_id IS NOT NULL THEN {neighbour.format(source='page_id')} "
             f"ELSE {neighbour.format(source='document_id')} END"
         )
-        vector_text = "[" + ",".join(f"{x:.7g}" for x in neighbours_of) + "]"
+        vector_text = _vector_literal(neighbours_of)
         params = [vector_text, embedder_id, vector_text, embedder_id]
     # Each term as a one-lexeme tsquery: ``@@`` looks it up in the sorted tsvector, where
     # intersecting with tsvector_to_array() built and hashed every lexeme of every candidate
@@ -368,12 +387,7 @@ def retrieval_candidates(
         vector_list = _vector_candidates(
             cursor,
             vector,
-            embedder_id=embedder.embedder_id,
-            scope=scope,
-            limit=limit,
-            ef_search=settings.ef_search,
-            iterative_scan=settings.iterative_scan,
-            max_scan_tuples=settings.max_scan_tuples,
+            **_search_options(settings, embedder_id=embedder.embedder_id, scope=scope, limit=limit),
         )
         text_list = _text_candidates(
             cursor,
@@ -421,13 +435,7 @@ def _scored_with_sources(
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
     search_sql, search_params = _vector_search_sql(
-        vector,
-        embedder_id=embedder.embedder_id,
-        scope=scope,
-        limit=limit,
-        ef_search=settings.ef_search,
-        iterative_scan=settings.iterative_scan,
-        max_scan_tuples=settings.max_scan_tuples,
+        vector, **_search_options(settings, embedder_id=embedder.embedder_id, scope=scope, limit=limit)
     )
     with connection.cursor() as cursor:
         # The question's terms, the search settings and the vector candidates: one round trip.
