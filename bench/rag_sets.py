@@ -68,6 +68,15 @@ def load(args) -> None:
     finally:
         redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(_QUEUE)
     call_command("reindex", all_pages=True, in_process=True)  # no worker runs here
+    # The query terms' shares come from pg_stats, so rag_eval right after a load must not depend
+    # on whether autovacuum has analysed the new rows yet.
+    from django.db import connection
+
+    from ai_core.rag.models import KnowledgeChunk
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(KnowledgeChunk._meta.db_table)}")
+    print("chunk table analysed", flush=True)
 
 
 def _labelled(path: Path) -> list[dict]:
