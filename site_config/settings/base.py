@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Last, as django-axes requires: it turns a login refused for lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
+    # Sync only, so under ASGI the chain above runs in one thread instead of hopping to it and back
+    # for every middleware's hooks. Axes still sees the view's response: this one only passes it on.
+    "site_config.middleware.OneThreadChainMiddleware",
 ]
 
 ROOT_URLCONF = "site_config.urls"

@@ -118,7 +118,8 @@ def test_ipv6_guessers_cannot_rotate_addresses_inside_their_64(editor):
 
 
 def test_the_lockout_also_holds_under_asgi(editor):
-    """uvicorn serves the site through Django's ASGI handler, where axes takes its async path."""
+    """uvicorn serves the site through Django's ASGI handler (the chain runs in sync mode there,
+    behind site_config.middleware.OneThreadChainMiddleware, but through the ASGI handler)."""
     from asgiref.sync import async_to_sync
     from django.test import AsyncClient
 
