@@ -27,7 +27,11 @@ logger = logging.getLogger(__name__)
 @shared_task(name="ai_core.heartbeat", ignore_result=True, soft_time_limit=10, time_limit=15)
 def heartbeat(key: str) -> None:
     """Write which worker ran this into Redis: the cheapest end-to-end proof that tasks execute."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+    )
     payload = {"hostname": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
     client.set(f"lectern:heartbeat:{key}", json.dumps(payload), ex=300)
 

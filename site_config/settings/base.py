@@ -125,15 +125,48 @@ if env.bool("DATABASE_POOL", default=False):
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+# A network that drops packets without a FIN or an RST (a partition, a failover to another host, a
+# NAT or firewall entry that expired) leaves a connection that looks healthy: the pool's socket
+# check passes, and TCP retransmits a query for about 15 minutes before it gives up, holding the
+# request (or the worker) all that time. tcp_user_timeout ends a connection whose sent data goes
+# unacknowledged this long, and keepalives find a dead idle one; a live server acknowledges at the
+# TCP level however long its query runs, so neither cuts a slow query short. Values in the
+# DATABASE_URL's query string win. DATABASE_NETWORK_TIMEOUT=0 leaves all of it to the OS.
+_network_timeout = env.int("DATABASE_NETWORK_TIMEOUT", default=10)
+if _network_timeout < 0:
+    raise ImproperlyConfigured(f"DATABASE_NETWORK_TIMEOUT must be 0 (off) or seconds, not {_network_timeout}")
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+if _network_timeout:
+    for _name, _value in {
+        "tcp_user_timeout": _network_timeout * 1000,  # milliseconds
+        "keepalives": 1,
+        "keepalives_idle": _network_timeout,
+        "keepalives_interval": max(1, _network_timeout // 3),
+        "keepalives_count": 3,
+    }.items():
+        _db_options.setdefault(_name, _value)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every Redis client of the site gives up on a silent connection after this (redis-py's default
+# is to wait forever); the few that block on purpose (stream reads) set their own.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+if REDIS_SOCKET_TIMEOUT <= 0:
+    raise ImproperlyConfigured(
+        f"REDIS_SOCKET_TIMEOUT must be a number of seconds above 0, not {REDIS_SOCKET_TIMEOUT}"
+    )
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "lectern",
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_keepalive": True,
+        },
     }
 }
 
@@ -273,7 +306,14 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT",
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 # Redis redelivers unacked messages after this; it must exceed the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    # Without these a publish waits forever on a broker connection the network cut silently
+    # (kombu's own advice); the consumer's BRPOP runs in the event loop and has its own check.
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_keepalive": True,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Budgets also reset lazily (counters are keyed by day); this only clears yesterday's keys.

@@ -91,3 +91,51 @@ def test_prepare_threshold_off_reaches_the_driver_as_none():
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.strip())
     assert outputs == ["None", "3"]
+
+
+def _connection_parameters(**env: str) -> dict:
+    """The libpq parameters a Django connection made with these settings really carries."""
+    code = (
+        "import json, django; django.setup(); from django.db import connection; connection.ensure_connection(); "
+        "print(json.dumps(connection.connection.info.get_parameters()))"
+    )
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    full_env.update(DJANGO_SETTINGS_MODULE="site_config.settings.test", **env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_database_connections_give_up_on_a_silent_network_by_default():
+    """Without these a connection cut without FIN or RST holds a request for ~15 minutes
+    (tests/faults/test_network_cut.py shows it over HTTP)."""
+    parameters = _connection_parameters()
+    assert parameters["tcp_user_timeout"] == "10000"
+    assert parameters["keepalives"] == "1"
+    assert parameters["keepalives_idle"] == "10"
+    assert parameters["connect_timeout"] == "5"
+
+
+def test_the_network_timeout_is_the_operators_to_change_or_turn_off():
+    assert _connection_parameters(DATABASE_NETWORK_TIMEOUT="30")["tcp_user_timeout"] == "30000"
+    assert "tcp_user_timeout" not in _connection_parameters(DATABASE_NETWORK_TIMEOUT="0")
+    # A value in DATABASE_URL's query string wins over the default.
+    url = os.environ.get("DATABASE_URL", "postgres://lectern:lectern@127.0.0.1:5432/lectern")
+    with_query = f"{url}{'&' if '?' in url else '?'}tcp_user_timeout=2500"
+    assert _connection_parameters(DATABASE_URL=with_query)["tcp_user_timeout"] == "2500"
+
+
+def test_bad_network_timeouts_are_refused_with_their_names():
+    for name, value, message in (
+        ("DATABASE_NETWORK_TIMEOUT", "-1", "DATABASE_NETWORK_TIMEOUT must be 0 (off) or seconds"),
+        ("REDIS_SOCKET_TIMEOUT", "0", "REDIS_SOCKET_TIMEOUT must be a number of seconds above 0"),
+    ):
+        result = run_manage(
+            "check", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="example.org", **{name: value}
+        )
+        assert result.returncode != 0
+        assert message in result.stderr
