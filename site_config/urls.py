@@ -30,3 +30,6 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += [path("", include(wagtail_urls))]
+
+# A database out of reach is answered with 503 and Retry-After, not a server error.
+handler500 = "site_config.views.server_error"
