@@ -25,12 +25,16 @@ from collections.abc import Callable
 
 import redis
 from django.conf import settings
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 PROBE_TIMEOUT_S = 1.0
+# A probe still running this long after it started has its dependency not answering (a network cut
+# holds a database query until DATABASE_NETWORK_TIMEOUT): it is reported down at once rather than
+# its last good result standing until the probe gives up.
+PROBE_OVERDUE_S = 4.0
 CACHE_S = 5.0
 # The first request after the refresher starts waits at most this long for the quick probes.
 FIRST_RESULT_WAIT_S = 2.5
@@ -113,6 +117,7 @@ class HealthCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._results: dict[str, dict] = {}
+        self._running: dict[str, float] = {}  # probe name -> when it started, while it runs
         self._circuits: list[dict] | None = None
         self._quick_done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,6 +131,7 @@ class HealthCache:
             self._last_asked = time.monotonic()
             if self._thread is None or not self._thread.is_alive():
                 self._results, self._circuits = {}, None  # a stopped refresher's results are stale
+                self._running = {}
                 self._quick_done = threading.Event()
                 self._stop = threading.Event()
                 self._thread = threading.Thread(
@@ -138,7 +144,13 @@ class HealthCache:
             quick_done = self._quick_done
         quick_done.wait(FIRST_RESULT_WAIT_S)
         with self._lock:
-            return dict(self._results), self._circuits
+            results = dict(self._results)
+            now = time.monotonic()
+            for name, since in self._running.items():
+                if now - since > PROBE_OVERDUE_S:
+                    waited = round(now - since, 1)
+                    results[name] = {"ok": False, "error": f"no answer after {waited} s", "ms": waited * 1000}
+            return results, self._circuits
 
     def stop(self) -> None:
         """End the refresher and forget its results (tests; settings changed under it)."""
@@ -146,6 +158,7 @@ class HealthCache:
             thread, self._thread = self._thread, None
             self._stop.set()
             self._results, self._circuits = {}, None
+            self._running = {}
         if thread is not None:
             thread.join(timeout=PROBE_TIMEOUT_S * 4 + 1)
 
@@ -154,18 +167,33 @@ class HealthCache:
             if not stop.is_set():
                 self._results.update(results)
 
+    def _probe(self, stop: threading.Event, probes: dict[str, Callable[[], dict]]) -> None:
+        """Run ``probes`` one by one, each marked as running while it runs, and publish each."""
+        for name, probe in probes.items():
+            with self._lock:
+                if stop.is_set():
+                    return
+                self._running[name] = time.monotonic()
+            try:
+                result = _run(name, probe)
+            finally:
+                with self._lock:
+                    if not stop.is_set():
+                        self._running.pop(name, None)
+            self._publish(stop, **{name: result})
+
     def _refresh_loop(self, quick_done: threading.Event, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 started = time.monotonic()
-                self._publish(stop, **{name: _run(name, probe) for name, probe in QUICK_PROBES.items()})
+                self._probe(stop, QUICK_PROBES)
                 connections.close_all()  # no connection is kept between rounds
                 circuits = _circuits() if self._results.get("redis", {}).get("ok") else None
                 with self._lock:
                     if not stop.is_set():
                         self._circuits = circuits
                 quick_done.set()
-                self._publish(stop, **{name: _run(name, probe) for name, probe in SLOW_PROBES.items()})
+                self._probe(stop, SLOW_PROBES)
                 with self._lock:
                     idle = time.monotonic() - self._last_asked > IDLE_STOP_S
                 if idle:
@@ -189,8 +217,11 @@ def _shows_details(request: HttpRequest) -> bool:
     if scheme.lower() == "bearer":
         expected = settings.LECTERN_METRICS_TOKEN
         return bool(expected) and hmac.compare_digest(token.strip().encode(), expected.encode())
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
+    try:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
+    except DatabaseError:  # the session or the user cannot be read: the database is what is down
+        return False
 
 
 def _state(result: dict | None) -> str:

@@ -116,3 +116,39 @@ def test_results_are_cached_so_a_burst_of_calls_runs_the_probes_once(client, mon
         client.get("/healthz")
     rounds = 1 + int((time.monotonic() - started) / health.CACHE_S)  # 1 unless the machine is slow
     assert 1 <= len(calls) <= rounds
+
+
+@pytest.mark.django_db
+def test_a_probe_that_hangs_is_reported_down_once_overdue_not_left_at_its_last_good_result(
+    client, monkeypatch
+):
+    """A network cut holds a database probe until the connection's network timeout; meanwhile the
+    round's earlier result must not keep telling the load balancer that all is well."""
+    import threading
+
+    from site_config import health
+
+    hang, release = threading.Event(), threading.Event()
+
+    def redis_probe():
+        if hang.is_set():
+            release.wait(30)
+        return {}
+
+    monkeypatch.setattr(health, "PROBE_OVERDUE_S", 0.5)
+    monkeypatch.setattr(health, "CACHE_S", 0.2)
+    monkeypatch.setitem(health.QUICK_PROBES, "redis", redis_probe)
+    monkeypatch.setitem(health.SLOW_PROBES, "celery", lambda: {})
+    try:
+        wait_for(lambda: client.get("/healthz").status_code == 200, timeout=10)
+        hang.set()
+        wait_for(lambda: client.get("/healthz").json()["checks"]["redis"] == "down", timeout=10,
+                 message="a hung probe was never reported down")  # fmt: skip
+        details = client.get("/healthz", **BEARER).json()["details"]["redis"]
+        assert details["ok"] is False and details["error"].startswith("no answer after")
+        hang.clear()
+        release.set()
+        wait_for(lambda: client.get("/healthz").status_code == 200, timeout=10,
+                 message="/healthz did not recover once the probe answered")  # fmt: skip
+    finally:
+        release.set()
