@@ -135,6 +135,8 @@ start_redis() {
 
 need_root
 apt_install postgresql-$PG_VERSION postgresql-client-$PG_VERSION redis-server
+# The fault suite cuts a network namespace's loopback (tests/faults/netns.py): ip, unshare, nsenter, pgrep.
+apt_install iproute2 util-linux procps
 install_pgvector
 start_postgres
 start_redis

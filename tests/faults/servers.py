@@ -31,10 +31,12 @@ class PrivateRedis:
     a restart); ``False`` mirrors what docker-compose.yml and scripts/services.sh run today.
     """
 
-    def __init__(self, *, appendonly: bool) -> None:
+    def __init__(self, *, appendonly: bool, unix_socket: bool = False) -> None:
         self.appendonly = appendonly
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="lectern-faults-redis-"))
+        # Also listen on a Unix socket (tests/faults/netns.py forwards to it from another namespace).
+        self.socket = str(self.dir / "redis.sock") if unix_socket else None
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -51,6 +53,8 @@ class PrivateRedis:
             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
+        if self.socket:
+            args += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
         self.proc = subprocess.Popen(args, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
