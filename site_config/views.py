@@ -1,5 +1,10 @@
-from django.http import HttpRequest, JsonResponse
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.defaults import server_error as default_server_error
 
 
 def csrf_failure(request: HttpRequest, reason: str = ""):
@@ -17,8 +22,6 @@ UNAVAILABLE_RETRY_AFTER_S = 30
 def _database_unreachable(exc: BaseException | None) -> bool:
     """The error, or one it was raised from, is the database connection failing (a restart, a
     failover, a network cut that ``DATABASE_NETWORK_TIMEOUT`` ended), not a bug in a query."""
-    from django.db import InterfaceError, OperationalError
-
     seen = 0
     while exc is not None and seen < 10:
         if isinstance(exc, OperationalError | InterfaceError):
@@ -32,19 +35,12 @@ def server_error(request: HttpRequest):
     reach is answered as what it is, the site briefly unavailable: 503 with Retry-After, JSON under
     /api/, a short page elsewhere. Anything else is the usual 500 page. Django has already logged
     the error with its traceback either way."""
-    import sys
-
-    from django.template import loader
-    from django.views.defaults import server_error as default_server_error
-
     if not _database_unreachable(sys.exc_info()[1]):
         return default_server_error(request)
     if request.path.startswith("/api/"):
         message = "The service is briefly unavailable; try again shortly."
         response = JsonResponse({"error": {"code": "unavailable", "message": message}}, status=503)
     else:
-        from django.http import HttpResponse
-
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
     response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
     return response
