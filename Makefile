@@ -15,7 +15,7 @@ help:
 	@echo "make test      install everything, start services, run ruff, checks and the test suite"
 	@echo "make services  install (if missing) and start PostgreSQL+pgvector and Redis only"
 	@echo "make bench     run the benchmarks in bench/ (tables on stdout)"
-	@echo "make faults    the fault suite: killed workers, Redis/PostgreSQL restarts, provider storms"
+	@echo "make faults    the fault suite: killed workers, Redis/PostgreSQL restarts, provider storms, network cuts"
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
@@ -49,7 +49,8 @@ pytest: venv services browser
 # The fault suite runs as its own step so its table of what visitors saw is printed on its own.
 test: venv services lint check pytest faults
 
-# Fault suite (tests/faults): kills workers, restarts private Redis/PostgreSQL copies, provider storms.
+# Fault suite (tests/faults): kills workers, restarts private Redis/PostgreSQL copies, provider storms,
+# cuts the web server's network in a namespace of its own.
 # About 2 minutes on a quiet 2-core machine; prints a table of what visitors saw.
 faults: venv services
 	$(BIN)/pytest -m faults $(PYTEST_ARGS)

@@ -33,8 +33,8 @@ def _database_unreachable(exc: BaseException | None) -> bool:
 def server_error(request: HttpRequest):
     """Django's 500 handler (``handler500``). An unhandled error that is the database being out of
     reach is answered as what it is, the site briefly unavailable: 503 with Retry-After, JSON under
-    /api/, a short page elsewhere. Anything else is the usual 500 page. Django has already logged
-    the error with its traceback either way."""
+    /api/, a short page elsewhere. Anything else is the usual 500 page. Django logs
+    the error with its traceback either way (after this returns)."""
     if not _database_unreachable(sys.exc_info()[1]):
         return default_server_error(request)
     if request.path.startswith("/api/"):
