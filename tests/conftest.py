@@ -103,7 +103,11 @@ def start_celery_worker(
         bindings = [f"_kombu.{kind}.{q}" for q in queues for kind in ("binding", "binding_permanent")]
         redis.Redis.from_url(broker_url).delete(*queues, *bindings)
     # Control messages go out through the app's own producer pool, so another broker needs another app.
-    pinger = app if broker_url == settings.CELERY_BROKER_URL else Celery("lectern-ping", broker=broker_url)
+    pinger = (
+        app
+        if broker_url == settings.CELERY_BROKER_URL
+        else Celery("lectern-ping", broker=broker_url, set_as_current=False)
+    )
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [

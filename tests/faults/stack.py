@@ -115,7 +115,11 @@ class FaultStack:
         stacks run no beat of their own)."""
         from celery import Celery
 
-        app = Celery("lectern-fault-beat", broker=self.env.get("CELERY_BROKER_URL") or self.redis_url)
+        app = Celery(
+            "lectern-fault-beat",
+            broker=self.env.get("CELERY_BROKER_URL") or self.redis_url,
+            set_as_current=False,
+        )
         try:
             app.send_task(name, queue=self.queue)
         finally:
