@@ -162,25 +162,21 @@ class HealthCache:
         if thread is not None:
             thread.join(timeout=PROBE_TIMEOUT_S * 4 + 1)
 
-    def _publish(self, stop: threading.Event, **results: dict) -> None:
-        with self._lock:
-            if not stop.is_set():
-                self._results.update(results)
-
     def _probe(self, stop: threading.Event, probes: dict[str, Callable[[], dict]]) -> None:
-        """Run ``probes`` one by one, each marked as running while it runs, and publish each."""
+        """Run ``probes`` one by one, each marked as running while it runs, and publish each.
+        (``_run`` catches what a probe raises; a refresher that dies anyway is replaced, and its
+        marks dropped, by the next ``snapshot``.)"""
         for name, probe in probes.items():
             with self._lock:
                 if stop.is_set():
                     return
                 self._running[name] = time.monotonic()
-            try:
-                result = _run(name, probe)
-            finally:
-                with self._lock:
-                    if not stop.is_set():
-                        self._running.pop(name, None)
-            self._publish(stop, **{name: result})
+            result = _run(name, probe)
+            with self._lock:
+                if stop.is_set():
+                    return
+                self._running.pop(name, None)
+                self._results[name] = result
 
     def _refresh_loop(self, quick_done: threading.Event, stop: threading.Event) -> None:
         try:
