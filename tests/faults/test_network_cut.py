@@ -69,8 +69,7 @@ class CutWeb:
             self.proc = subprocess.Popen(
                 command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self.http = httpx.Client(transport=httpx.HTTPTransport(uds=self.socket), base_url="http://localhost",
-                                 timeout=120)  # fmt: skip
+        self.http = self.client()
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
@@ -83,10 +82,15 @@ class CutWeb:
                     pytest.fail(f"web server did not start:\n{self.log_path.read_text()}")
                 time.sleep(0.2)
 
+    def client(self) -> httpx.Client:
+        """A client of its own (its own cookies) over the server's Unix socket."""
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=self.socket), base_url="http://localhost", timeout=120
+        )
+
     def bare_get(self, path: str) -> httpx.Response:
         """A request without the visitor's cookies, as a load balancer's health check sends it."""
-        with httpx.Client(transport=httpx.HTTPTransport(uds=self.socket), base_url="http://localhost",
-                          timeout=120) as client:  # fmt: skip
+        with self.client() as client:
             return client.get(path)
 
     @property
