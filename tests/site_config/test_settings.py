@@ -76,28 +76,12 @@ def test_a_bad_prepare_threshold_is_refused_with_its_name():
     assert "DATABASE_PREPARE_THRESHOLD must be a whole number of runs or 'off'" in result.stderr
 
 
-def test_prepare_threshold_off_reaches_the_driver_as_none():
-    code = (
-        "import django; django.setup(); from django.db import connection; connection.ensure_connection(); "
-        "print(connection.connection.prepare_threshold)"
-    )
-    outputs = []
-    for value in ("off", "3"):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-        env.update(DJANGO_SETTINGS_MODULE="site_config.settings.test", DATABASE_PREPARE_THRESHOLD=value)
-        result = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stderr
-        outputs.append(result.stdout.strip())
-    assert outputs == ["None", "3"]
-
-
-def _connection_parameters(**env: str) -> dict:
-    """The libpq parameters a Django connection made with these settings really carries."""
+def _on_a_connection(expression: str, **env: str) -> str:
+    """What ``expression`` (over ``connection``, a connected Django connection) prints in a fresh
+    process with the test settings and ``env``."""
     code = (
         "import json, django; django.setup(); from django.db import connection; connection.ensure_connection(); "
-        "print(json.dumps(connection.connection.info.get_parameters()))"
+        f"print({expression})"
     )
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     full_env.update(DJANGO_SETTINGS_MODULE="site_config.settings.test", **env)
@@ -105,9 +89,22 @@ def _connection_parameters(**env: str) -> dict:
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_prepare_threshold_off_reaches_the_driver_as_none():
+    outputs = [
+        _on_a_connection("connection.connection.prepare_threshold", DATABASE_PREPARE_THRESHOLD=value)
+        for value in ("off", "3")
+    ]
+    assert outputs == ["None", "3"]
+
+
+def _connection_parameters(**env: str) -> dict:
+    """The libpq parameters a Django connection made with these settings really carries."""
     import json
 
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_on_a_connection("json.dumps(connection.connection.info.get_parameters())", **env))
 
 
 def test_database_connections_give_up_on_a_silent_network_by_default():
