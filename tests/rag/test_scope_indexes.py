@@ -248,7 +248,11 @@ def test_the_daily_beat_task_builds_what_the_command_would_and_skips_while_a_run
         assert "skipped" in scope_indexes_sync.apply(kwargs={"min_rows": 50}).get()
         assert scope_indexes() == set()
     finally:
-        other.close()  # its session, and so its lock, ends
+        # Released by that session before it closes: a closed connection's backend drops its locks
+        # as it exits, after the client has moved on, so the next run could still find it held.
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+        other.close()
     report = scope_indexes_sync.apply(kwargs={"min_rows": 50}).get()
     assert report["created"] == [b_english_index(scopes)] and scope_indexes() == {b_english_index(scopes)}
     assert scope_indexes_sync.apply(kwargs={"min_rows": 50}).get() == {
