@@ -298,12 +298,14 @@ def _candidate_evidence(
         )
         vector_text = _vector_literal(neighbours_of)
         params = [vector_text, embedder_id, vector_text, embedder_id]
-    # Each term as a one-lexeme tsquery: ``@@`` looks it up in the sorted tsvector, where
-    # intersecting with tsvector_to_array() built and hashed every lexeme of every candidate
-    # (3.5x slower at 40 candidates, docs/BENCHMARKS.md).
+    # Which terms the chunk has, read from its tsvector in one pass: every position weighted D,
+    # then the terms' positions A, then only A-weighted lexemes kept. Each function looks terms up
+    # in the sorted lexemes, and the (often TOASTed) tsvector is fetched once per candidate, where
+    # one ``@@`` per term fetched it once per term (0.8 ms more at 40 candidates and 6 terms), and
+    # intersecting with tsvector_to_array() built and hashed every lexeme (3.5x slower;
+    # docs/BENCHMARKS.md). Every lexeme to_tsvector() makes has a position, so none is lost.
     matched = (
-        "array(SELECT q.term FROM unnest(%s::text[], %s::tsquery[]) q(term, lexeme) "
-        "WHERE c.search_vector @@ q.lexeme)"
+        "tsvector_to_array(ts_filter(setweight(setweight(c.search_vector, 'D'), 'A', %s::text[]), '{a}'))"
         if terms
         else "NULL"
     )
@@ -311,7 +313,7 @@ def _candidate_evidence(
         f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
         f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)"
     )
-    params = [*([terms, [_tsquery_lexeme(t) for t in terms]] if terms else []), *params, ids]
+    params = [*([terms] if terms else []), *params, ids]
     with _server_bound(cursor) as bound:
         try:
             bound.execute(sql, params)
