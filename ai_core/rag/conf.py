@@ -48,6 +48,10 @@ class RetrievalSettings:
     candidates: int = 40
     # HNSW search breadth (pgvector's hnsw.ef_search, 1..1000); raised to CANDIDATES if below.
     ef_search: int = 200
+    # The breadth when the question's site+locale scope has its own partial index (``manage.py
+    # rag_scope_indexes``): that graph holds only the scope's rows, so a narrower walk finds the
+    # same neighbours. Raised to CANDIDATES if below; measured in docs/BENCHMARKS.md.
+    scope_ef_search: int = 60
     # pgvector >= 0.8 iterative index scans, set per query (SET LOCAL): with a site/locale filter
     # that keeps few rows, the scan walks on until CANDIDATES rows pass it, up to MAX_SCAN_TUPLES
     # visited. "relaxed_order" (the query re-sorts), "strict_order", or "off" (a filtered search
@@ -206,12 +210,13 @@ ITERATIVE_SCAN_MODES = ("relaxed_order", "strict_order", "off")
 def _check_vector_search(values: RetrievalSettings) -> None:
     """pgvector rejects these values only when a query sets them; checked here so a typo fails
     ``manage.py check`` instead of every question."""
-    ef_search = values.ef_search
-    if isinstance(ef_search, bool) or not isinstance(ef_search, int) or not 1 <= ef_search <= 1000:
-        raise InvalidRetrievalSettingError(
-            f"AI_CORE['RETRIEVAL']['EF_SEARCH'] must be an integer from 1 to 1000 (pgvector's range), "
-            f"not {ef_search!r}."
-        )
+    for key in ("ef_search", "scope_ef_search"):
+        ef_search = getattr(values, key)
+        if isinstance(ef_search, bool) or not isinstance(ef_search, int) or not 1 <= ef_search <= 1000:
+            raise InvalidRetrievalSettingError(
+                f"AI_CORE['RETRIEVAL'][{key.upper()!r}] must be an integer from 1 to 1000 (pgvector's range), "
+                f"not {ef_search!r}."
+            )
     if values.iterative_scan not in ITERATIVE_SCAN_MODES:
         raise InvalidRetrievalSettingError(
             f"AI_CORE['RETRIEVAL']['ITERATIVE_SCAN'] must be one of {', '.join(ITERATIVE_SCAN_MODES)}, "

@@ -23,6 +23,7 @@ from ai_core import conf, providers
 from .conf import RetrievalSettings, document_access_check, page_access_check, retrieval_settings
 from .fusion import Candidate, Fused, Ranked, lexical_rescore, select, term_weights, weighted_rrf
 from .models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk, KnowledgeDocument, PageIndexState
+from .scopes import LOCALE_SCOPE_SQL, SITE_SCOPE_SQL, scope_index_for
 
 _TABLE = KnowledgeChunk._meta.db_table
 _DOCUMENT_TABLE = KnowledgeDocument._meta.db_table
@@ -68,15 +69,6 @@ def page_linked_document_ids(*, page_id: int) -> list[int]:
     return sorted(KnowledgeDocument.objects.filter(match).values_list("pk", flat=True))
 
 
-# A question's site and locale clauses, written once: the scope indexes' predicates
-# (services/scope_indexes.py) are these clauses with the values in place, and PostgreSQL uses a
-# partial index only when it can prove the predicate from the query's WHERE. The proof needs the
-# values in the query text, which Django's psycopg backend gives by binding client-side (its
-# default). ``{c}``: the table alias ("c." here, none in an index predicate).
-SITE_SCOPE_SQL = "({c}site_id = {site} OR ({c}page_id IS NULL AND {c}site_id IS NULL))"
-LOCALE_SCOPE_SQL = "{c}locale = {locale}"
-
-
 def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
     """WHERE clauses shared by both retrievers. ``None`` means "any" for site and locale.
 
@@ -101,6 +93,21 @@ def _scope_sql(*, site: Any, locale: Any, within_page: Any) -> tuple[str, list]:
             clauses.append("c.page_id = %s")
             params.append(int(page_id))
     return "".join(f" AND {c}" for c in clauses), params
+
+
+def _scope_index(*, site: Any, locale: Any, within_page: Any, dimensions: int) -> str | None:
+    """The partial index that may serve a question in this site and locale (``scopes``), by name.
+
+    None within one page: that filter is narrower than any scope, and the breadth stays EF_SEARCH."""
+    if getattr(within_page, "pk", within_page) is not None:
+        return None
+    site_id = getattr(site, "pk", site)
+    language = getattr(locale, "language_code", locale)
+    return scope_index_for(
+        dimensions=dimensions,
+        site_id=None if site_id is None else int(site_id),
+        locale=str(language) if language else None,
+    )
 
 
 def vector_query_sql(dims: int, where: str = "", *, index_type: str = HNSW_INDEX_TYPE) -> str:
@@ -131,6 +138,8 @@ def _vector_search_sql(
     scope: tuple[str, list],
     limit: int,
     ef_search: int,
+    scope_index: str | None = None,
+    scope_ef_search: int | None = None,
     iterative_scan: str = "relaxed_order",
     max_scan_tuples: int = 20_000,
     index_type: str = HNSW_INDEX_TYPE,
@@ -145,15 +154,28 @@ def _vector_search_sql(
     during the index scan; an iterative scan (pgvector >= 0.8) keeps walking the graph until the
     LIMIT is filled or ``max_scan_tuples`` were visited, instead of returning the few of
     ef_search's candidates that pass a selective filter.
+
+    ``scope_index``: the name the partial index of the question's scope would have
+    (``scopes.scope_index_for``). While that index exists and is valid, the walk uses
+    ``scope_ef_search`` instead: the settings statement looks the name up in the catalog (one
+    index probe), so an index built, dropped or left invalid by a failed build counts from the next
+    question on, with nothing cached here.
     """
     where, params = scope
     text = _vector_literal(vector)
     sql = vector_query_sql(len(vector), where, index_type=index_type)
+    breadth, breadth_params = "%s", [str(max(ef_search, limit))]
+    if scope_index is not None and scope_ef_search is not None and scope_ef_search != ef_search:
+        breadth = (
+            "CASE WHEN (SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass(%s)) "
+            "THEN %s ELSE %s END"
+        )
+        breadth_params = [scope_index, str(max(scope_ef_search, limit)), *breadth_params]
     return (
-        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true), "
+        f"SELECT set_config('hnsw.ef_search', {breadth}, true), set_config('hnsw.iterative_scan', %s, true), "
         f"set_config('hnsw.max_scan_tuples', %s, true); {sql}",
         [
-            str(max(ef_search, limit)),
+            *breadth_params,
             iterative_scan,
             str(max_scan_tuples),
             text,
@@ -171,7 +193,12 @@ def _vector_literal(vector: Sequence[float]) -> str:
 
 
 def _search_options(
-    settings: RetrievalSettings, *, embedder_id: str, scope: tuple[str, list], limit: int
+    settings: RetrievalSettings,
+    *,
+    embedder_id: str,
+    scope: tuple[str, list],
+    limit: int,
+    scope_index: str | None = None,
 ) -> dict[str, Any]:
     """``_vector_search_sql``'s arguments for a question, its HNSW ones from the retrieval settings."""
     return {
@@ -179,6 +206,8 @@ def _search_options(
         "scope": scope,
         "limit": limit,
         "ef_search": settings.ef_search,
+        "scope_index": scope_index,
+        "scope_ef_search": settings.scope_ef_search,
         "iterative_scan": settings.iterative_scan,
         "max_scan_tuples": settings.max_scan_tuples,
     }
@@ -389,7 +418,15 @@ def retrieval_candidates(
         vector_list = _vector_candidates(
             cursor,
             vector,
-            **_search_options(settings, embedder_id=embedder.embedder_id, scope=scope, limit=limit),
+            **_search_options(
+                settings,
+                embedder_id=embedder.embedder_id,
+                scope=scope,
+                limit=limit,
+                scope_index=_scope_index(
+                    site=site, locale=locale, within_page=within_page, dimensions=len(vector)
+                ),
+            ),
         )
         text_list = _text_candidates(
             cursor,
@@ -437,7 +474,16 @@ def _scored_with_sources(
     vector = providers.query_vector(query, embedder=embedder)
     scope = _scope_sql(site=site, locale=locale, within_page=within_page)
     search_sql, search_params = _vector_search_sql(
-        vector, **_search_options(settings, embedder_id=embedder.embedder_id, scope=scope, limit=limit)
+        vector,
+        **_search_options(
+            settings,
+            embedder_id=embedder.embedder_id,
+            scope=scope,
+            limit=limit,
+            scope_index=_scope_index(
+                site=site, locale=locale, within_page=within_page, dimensions=len(vector)
+            ),
+        ),
     )
     with connection.cursor() as cursor:
         # The question's terms, the search settings and the vector candidates: one round trip.

@@ -239,6 +239,8 @@ AI_CORE.update(
             "MIN_SCORE": env.float("AI_RETRIEVAL_MIN_SCORE", default=0.32),
             "CANDIDATES": env.int("AI_RETRIEVAL_CANDIDATES", default=40),
             "EF_SEARCH": env.int("AI_RETRIEVAL_EF_SEARCH", default=200),
+            # The breadth while the question's site+locale has its own index (rag_scope_indexes).
+            "SCOPE_EF_SEARCH": env.int("AI_RETRIEVAL_SCOPE_EF_SEARCH", default=60),
             # pgvector iterative index scans: a site/locale-filtered search still fills its list.
             "ITERATIVE_SCAN": env("AI_RETRIEVAL_ITERATIVE_SCAN", default="relaxed_order"),
             "MAX_SCAN_TUPLES": env.int("AI_RETRIEVAL_MAX_SCAN_TUPLES", default=20_000),

@@ -16,9 +16,10 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from wagtail.models import Site
 
+from ai_core.rag.conf import retrieval_settings
 from ai_core.rag.models import KnowledgeChunk, KnowledgeDocument
 from ai_core.rag.selectors import _scope_sql, retrieve, vector_query_sql
 from ai_core.rag.services.scope_indexes import PREFIX, scope_index_name
@@ -175,6 +176,40 @@ def test_retrieval_returns_the_same_chunks_with_and_without_the_scope_index(scop
     assert {c.page_id for c in KnowledgeChunk.objects.filter(pk__in=[pk for pk, _ in before_page])} == {page}
     in_scope = KnowledgeChunk.objects.filter(pk__in=[pk for pk, _ in before])
     assert {(c.site_id, c.locale) for c in in_scope} <= {(scopes["sites"]["b"], "en"), (None, "en")}
+
+
+def search_breadth(scopes, *, site: str, locale: str = "en", within_page: int | None = None) -> str:
+    """The hnsw.ef_search that ``retrieve()``'s vector search ran with: its settings are local to
+    the transaction, so inside one they are still there after it."""
+    narrow = retrieval_settings(overrides={"EF_SEARCH": 200, "SCOPE_EF_SEARCH": 50})
+    with index_paths_only() as cursor:
+        found = retrieve(
+            QUESTION, site=scopes["sites"][site], locale=locale, within_page=within_page, min_score=0,
+            settings=narrow,
+        )  # fmt: skip
+        assert found
+        cursor.execute("SELECT current_setting('hnsw.ef_search')")
+        return cursor.fetchone()[0]
+
+
+def test_a_scope_with_its_own_index_is_searched_at_the_scope_breadth_while_the_index_is_usable(scopes):
+    assert search_breadth(scopes, site="b") == "200"  # no index yet: the full index's breadth
+    run("--min-rows", "50")
+    assert search_breadth(scopes, site="b") == "50"
+    # Scopes without an index, and one page's chunks, keep the full breadth.
+    assert search_breadth(scopes, site="a") == "200"
+    assert search_breadth(scopes, site="b", locale="fr") == "200"
+    page = KnowledgeChunk.objects.filter(site_id=scopes["sites"]["b"], locale="en").first().page_id
+    assert search_breadth(scopes, site="b", within_page=page) == "200"
+    # A failed concurrent build leaves an invalid index behind, which serves no query: the full
+    # breadth again. (A unique index over the chunks' equal titles fails the same way, by name.)
+    drop_scope_indexes()
+    with connection.cursor() as cursor, pytest.raises(IntegrityError):
+        cursor.execute(
+            f"CREATE UNIQUE INDEX CONCURRENTLY {b_english_index(scopes)} ON {KnowledgeChunk._meta.db_table} (title)"
+        )
+    assert scope_indexes() == {b_english_index(scopes)}
+    assert search_breadth(scopes, site="b") == "200"
 
 
 def test_a_deleted_site_loses_its_index_on_the_next_run(scopes):

@@ -90,6 +90,8 @@ def test_without_iterative_scans_the_same_filtered_search_comes_back_short(crowd
         ("EF_SEARCH", 0, "EF_SEARCH'] must be an integer from 1 to 1000"),
         ("EF_SEARCH", 5000, "EF_SEARCH'] must be an integer from 1 to 1000"),
         ("EF_SEARCH", "100", "EF_SEARCH'] must be an integer from 1 to 1000"),
+        ("SCOPE_EF_SEARCH", 0, "SCOPE_EF_SEARCH'] must be an integer from 1 to 1000"),
+        ("SCOPE_EF_SEARCH", True, "SCOPE_EF_SEARCH'] must be an integer from 1 to 1000"),
         ("MAX_SCAN_TUPLES", 0, "MAX_SCAN_TUPLES'] must be a positive integer"),
         ("MAX_SCAN_TUPLES", 2.5, "MAX_SCAN_TUPLES'] must be a positive integer"),
     ],

@@ -8,7 +8,7 @@ database CPU at 100k chunks (docs/BENCHMARKS.md). A partial index whose predicat
 filter holds only the scope's rows, so its walk visits only tuples that pass.
 
 PostgreSQL picks such an index by itself when it can prove the predicate from the query's WHERE,
-so the predicate is built from the clauses the query uses (``selectors.SITE_SCOPE_SQL``) with
+so the predicate is built from the clauses the query uses (``scopes.SITE_SCOPE_SQL``) with
 the values written in, and the query carries the values as literals (Django's psycopg backend
 binds client-side). Nothing depends on the indexes for correctness: the filter stays in the
 query, and a missing, dropped or half-built index only makes a scope's search slower. Rows are
@@ -22,10 +22,8 @@ an index whose scope or definition no longer qualifies is recognised and dropped
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
 import threading
 import time
 from collections import defaultdict
@@ -35,10 +33,9 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, connections
 
-from ..models import HNSW_INDEX_TYPE, INDEXED_DIMENSIONS, KnowledgeChunk
-from ..selectors import LOCALE_SCOPE_SQL, SITE_SCOPE_SQL
+from ..models import INDEXED_DIMENSIONS, KnowledgeChunk
+from ..scopes import PLAIN_LOCALE, PREFIX, scope_index_definition, scope_index_name
 
-PREFIX = "rag_scope_"
 # A scope holding at least this share of its vector size's rows gains little (the walk over the
 # full index visits at most 1 / share times the tuples) and would double the index's size.
 DEFAULT_MAX_SHARE = 0.5
@@ -46,10 +43,7 @@ DEFAULT_MAX_SHARE = 0.5
 # hnsw.max_scan_tuples a list comes back short), so small scopes gain the most; the floor only
 # keeps the number of indexes (each one a planner check per question) in proportion.
 DEFAULT_MIN_ROWS = 1_000
-# Graph parameters of the per-dimension indexes (migration rag 0003): same recall per ef_search.
-HNSW_OPTIONS = "m = 16, ef_construction = 64"
 _LOCK_KEY = 0x7261675F73636F70  # "rag_scop": one run at a time per database
-_PLAIN_LOCALE = re.compile(r"^[A-Za-z0-9_@.-]{1,20}$")
 PROGRESS_EVERY = 15.0  # seconds between progress lines while an index builds
 # An existing index is dropped only once its scope is this far past --min-rows or --max-share.
 HYSTERESIS = 0.2
@@ -82,34 +76,6 @@ class ScopeIndexRun:
     kept: int
     build_seconds: float
     size_bytes: int  # of every scope index after the run
-
-
-def scope_index_predicate(*, dimensions: int, site_id: int, locale: str) -> str:
-    """The scope's WHERE exactly as ``vector_query_sql`` and ``_scope_sql`` write it, values in place."""
-    if not _PLAIN_LOCALE.match(locale):
-        raise ScopeIndexError(f"locale {locale!r} is not a plain language code")
-    site = SITE_SCOPE_SQL.format(c="", site=int(site_id))
-    language = LOCALE_SCOPE_SQL.format(c="", locale="'" + locale + "'")
-    return f"dimensions = {int(dimensions)} AND {site} AND {language}"
-
-
-def _definition(*, dimensions: int, site_id: int, locale: str) -> str:
-    kind = HNSW_INDEX_TYPE
-    return (
-        f"ON {KnowledgeChunk._meta.db_table} USING hnsw ((embedding::{kind}({int(dimensions)})) "
-        f"{kind}_cosine_ops) WITH ({HNSW_OPTIONS}) "
-        f"WHERE {scope_index_predicate(dimensions=dimensions, site_id=site_id, locale=locale)}"
-    )
-
-
-def scope_index_name(*, dimensions: int, site_id: int, locale: str) -> str:
-    """``rag_scope_<dims>_s<site>_<locale>_<hash>``: the hash covers the whole definition, so a
-    change of index type, graph options or predicate gives a new name, and the old index is
-    dropped as no longer wanted."""
-    definition = _definition(dimensions=dimensions, site_id=site_id, locale=locale)
-    digest = hashlib.sha256(definition.encode()).hexdigest()[:8]
-    slug = re.sub(r"[^a-z0-9]+", "", locale.lower())[:12]
-    return f"{PREFIX}{int(dimensions)}_s{int(site_id)}_{slug}_{digest}"
 
 
 def _existing() -> dict[str, tuple[bool, dict]]:
@@ -187,7 +153,7 @@ def scope_index_plan(
         for site_id in sorted(sites):
             for locale in sorted(locales):
                 rows = own.get((dims, site_id, locale), 0) + shared.get((dims, locale), 0)
-                if not rows or not _PLAIN_LOCALE.match(locale):
+                if not rows or not PLAIN_LOCALE.match(locale):
                     continue
                 share = rows / total
                 name = scope_index_name(dimensions=dims, site_id=site_id, locale=locale)
@@ -311,7 +277,9 @@ def _apply(entries: list[ScopeIndexEntry], *, progress: Callable[[str], None]) -
 
 def _build(entry: ScopeIndexEntry, *, progress: Callable[[str], None]) -> None:
     assert entry.site_id is not None  # noqa: S101 (only scopes with a site are built)
-    definition = _definition(dimensions=entry.dimensions, site_id=entry.site_id, locale=entry.locale)
+    definition = scope_index_definition(
+        dimensions=entry.dimensions, site_id=entry.site_id, locale=entry.locale
+    )
     scope = {"dimensions": entry.dimensions, "site": entry.site_id, "locale": entry.locale}
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
