@@ -344,6 +344,15 @@ def timed_retrieve(
     SQL statements (each ``cursor.execute`` and fetch as the client sees it, round trips included;
     the transaction's COMMIT is not a statement and is left out). ``name`` files the per-statement
     times in ``STATEMENT_TIMES`` for ``print_statements``."""
+    return timed_retrieve_variants(queries, texts, scopes, {name: {}})[name]
+
+
+def timed_retrieve_variants(
+    queries: np.ndarray, texts: list[str], scopes: list[tuple[int, str] | None], variants: dict[str, dict]
+) -> dict[str, tuple[list[float], float, list[float]]]:
+    """``timed_retrieve`` for several retrieval settings at once (name -> ``AI_CORE["RETRIEVAL"]``
+    overrides), interleaved question by question, in alternating order, so that a burst of load on
+    the shared machine hits every variant alike."""
     ai_core = {
         **settings.AI_CORE,
         "EMBEDDERS": {
@@ -355,7 +364,6 @@ def timed_retrieve(
             "PAGE_ACCESS_CHECK": "bench.fixed_embedder.allow_all_pages",
         },
     }
-    per_statement = STATEMENT_TIMES.setdefault(name, {})
     current: dict[str, float] = {}
 
     def timer(execute, sql, params, many, context):
@@ -366,24 +374,30 @@ def timed_retrieve(
             label = statement_label(sql)
             current[label] = current.get(label, 0.0) + time.perf_counter() - started
 
-    out, cpu, sql_times = [], 0.0, []
+    results = {name: ([], 0.0, []) for name in variants}
+    cpu = dict.fromkeys(variants, 0.0)
     with override_settings(AI_CORE=ai_core), connection.execute_wrapper(timer):
         providers.reset_providers()
-        for query, text, scope in zip(queries, texts, scopes, strict=True):
+        chosen = {name: retrieval_settings(overrides=overrides) for name, overrides in variants.items()}
+        order = list(variants)
+        for n, (query, text, scope) in enumerate(zip(queries, texts, scopes, strict=True)):
             FixedEmbedder.vectors[text] = query.tolist()
             site, locale = scope or (None, None)
-            before = backend_cpu()
-            current.clear()
-            started = time.perf_counter()
-            retrieve(text, site=site, locale=locale, min_score=0)
-            out.append(time.perf_counter() - started)
-            statements = {k: v for k, v in current.items() if not k.startswith("SELECT")}  # backend_cpu's
-            sql_times.append(sum(statements.values()))
-            for label, seconds in statements.items():
-                per_statement.setdefault(label, []).append(seconds)
-            cpu += backend_cpu() - before
+            for name in order if n % 2 else order[::-1]:
+                out, _, sql_times = results[name]
+                per_statement = STATEMENT_TIMES.setdefault(name, {})
+                before = backend_cpu()
+                current.clear()
+                started = time.perf_counter()
+                retrieve(text, site=site, locale=locale, min_score=0, settings=chosen[name])
+                out.append(time.perf_counter() - started)
+                statements = {k: v for k, v in current.items() if not k.startswith("SELECT")}  # backend_cpu's
+                sql_times.append(sum(statements.values()))
+                for label, seconds in statements.items():
+                    per_statement.setdefault(label, []).append(seconds)
+                cpu[name] += backend_cpu() - before
     providers.reset_providers()
-    return out, cpu / len(queries), sql_times
+    return {name: (out, cpu[name] / len(queries), sql) for name, (out, _, sql) in results.items()}
 
 
 def print_statements() -> None:
@@ -495,26 +509,30 @@ def measure_scopes(
         for site, locale in (picks["scope index"][n], picks["full index"][n]):
             scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
             run_vector(query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order")
-    rows = {variant: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for variant in picks}
+    # The scope index's walk at the full breadth and at each --scope-ef; the full index at its own.
+    variants = [("full index", ef), *(("scope index", e) for e in sorted({ef, *args.scope_ef}))]
+    rows = {variant: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for variant in variants}
     for n, query in enumerate(data["queries"]):
         sims = vectors @ query
-        for variant in list(picks) if n % 2 else list(picks)[::-1]:
-            site, locale = picks[variant][n]
+        for variant in variants if n % 2 else variants[::-1]:
+            pick, breadth = variant
+            site, locale = picks[pick][n]
             masked = np.where((labels[:, 0] == site) & (labels[:, 1] == locale), sims, -2.0)
             expected = set(ids[np.argpartition(-masked, 10)[:10]].tolist())
             scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
             row = rows[variant]
             cpu = backend_cpu()
             seconds, got = run_vector(
-                query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order"
+                query, scope, kind=HNSW_INDEX_TYPE, ef_search=breadth, iterative="relaxed_order"
             )
             row["cpu"] += backend_cpu() - cpu
             row["latencies"].append(seconds)
             row["recalls"].append(len(expected & set(got[:10])) / 10)
             row["short"] += len(got) < CANDIDATES
-    for variant, row in rows.items():
-        table.append((size, f"{HNSW_INDEX_TYPE} ef={ef} +5% filter, {variant}", row["latencies"],
+    for (variant, breadth), row in rows.items():
+        table.append((size, f"{HNSW_INDEX_TYPE} ef={breadth} +5% filter, {variant}", row["latencies"],
                       float(np.mean(row["recalls"])), row["short"], row["cpu"] / len(texts)))  # fmt: skip
+    for variant in picks:
         site, locale = picks[variant][0]
         scope = _scope_sql(site=SITES[site], locale=LOCALES[locale], within_page=None)
         print(
@@ -525,13 +543,18 @@ def measure_scopes(
     rest = sync(SITES)
     built = len(first.created) + len(rest.created)
     builds[f"scope indexes ({built})"] = first.build_seconds + rest.build_seconds
-    scoped, cpu, sql = timed_retrieve(
-        data["queries"], [t + " s" for t in texts], data["scoped"], name="5% filter, scope indexes"
-    )
-    table.append(
-        (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter, scope indexes", scoped, float("nan"), 0, cpu)
-    )
-    table.append((size, "  its SQL statements, scope indexes", sql, float("nan"), 0, float("nan")))
+    # The whole retrieve() with every scope indexed, at the configured SCOPE_EF_SEARCH and with the
+    # scope indexes walked as broadly as the full index (EF_SEARCH), interleaved.
+    scope_ef = retrieval_settings().scope_ef_search
+    breadths = {f"scope indexes, ef {scope_ef}": {"SCOPE_EF_SEARCH": scope_ef}}
+    if scope_ef != ef:
+        breadths[f"scope indexes, ef {ef}"] = {"SCOPE_EF_SEARCH": ef}
+    timed = timed_retrieve_variants(data["queries"], [t + " s" for t in texts], data["scoped"], breadths)
+    for name, (scoped, cpu, sql) in timed.items():
+        table.append(
+            (size, f"retrieve() ({HNSW_INDEX_TYPE}), +5% filter, {name}", scoped, float("nan"), 0, cpu)
+        )
+        table.append((size, f"  its SQL statements, {name}", sql, float("nan"), 0, float("nan")))
     return {"scope indexes": rest.size_bytes, "scope indexes built": built}
 
 
@@ -611,6 +634,10 @@ def main() -> None:
         help="also time the 5%% filter with its scope's partial HNSW index (manage.py rag_scope_indexes)",
     )
     parser.add_argument("--scope-min-rows", type=int, default=1_000, help="rag_scope_indexes --min-rows")
+    parser.add_argument(
+        "--scope-ef", type=int, nargs="+", default=[40, 60, 100],
+        help="hnsw.ef_search values to time the scope indexes' walk at (besides EF_SEARCH)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the last size's rows and indexes in place")
     parser.add_argument("--cache", help="directory for the vectors; with --keep, a later run reuses the rows")
     parser.add_argument("--calibrate", nargs=2, metavar=("PAGES_JSON", "EVAL_JSON"),
