@@ -198,15 +198,19 @@ def _search_options(
     embedder_id: str,
     scope: tuple[str, list],
     limit: int,
-    scope_index: str | None = None,
+    site: Any,
+    locale: Any,
+    within_page: Any,
+    dimensions: int,
 ) -> dict[str, Any]:
-    """``_vector_search_sql``'s arguments for a question, its HNSW ones from the retrieval settings."""
+    """``_vector_search_sql``'s arguments for a question, its HNSW ones from the retrieval settings
+    (``site``, ``locale`` and ``within_page`` as ``_scope_sql`` takes them, for the scope's index)."""
     return {
         "embedder_id": embedder_id,
         "scope": scope,
         "limit": limit,
         "ef_search": settings.ef_search,
-        "scope_index": scope_index,
+        "scope_index": _scope_index(site=site, locale=locale, within_page=within_page, dimensions=dimensions),
         "scope_ef_search": settings.scope_ef_search,
         "iterative_scan": settings.iterative_scan,
         "max_scan_tuples": settings.max_scan_tuples,
@@ -423,9 +427,10 @@ def retrieval_candidates(
                 embedder_id=embedder.embedder_id,
                 scope=scope,
                 limit=limit,
-                scope_index=_scope_index(
-                    site=site, locale=locale, within_page=within_page, dimensions=len(vector)
-                ),
+                site=site,
+                locale=locale,
+                within_page=within_page,
+                dimensions=len(vector),
             ),
         )
         text_list = _text_candidates(
@@ -480,9 +485,10 @@ def _scored_with_sources(
             embedder_id=embedder.embedder_id,
             scope=scope,
             limit=limit,
-            scope_index=_scope_index(
-                site=site, locale=locale, within_page=within_page, dimensions=len(vector)
-            ),
+            site=site,
+            locale=locale,
+            within_page=within_page,
+            dimensions=len(vector),
         ),
     )
     with connection.cursor() as cursor:
