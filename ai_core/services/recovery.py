@@ -2,8 +2,11 @@
 
 A request's only link to a worker is its Celery message in Redis. The message can vanish: Redis
 restarted without its append-only file, the broker was unreachable at the moment the request was
-committed, or a Redis failover dropped the unacked set. The row then stays PENDING (or PROCESSING)
-forever and the visitor's budget stays reserved. A beat task sweeps for such rows.
+committed, a Redis failover dropped the unacked set, or the broker connection broke while a worker
+held the message without having started it: Celery drops the requests it reserved on a connection
+loss, and Redis keeps the message in its unacked set until the visibility timeout has passed
+(tests/faults/test_redis_restart.py). The row then stays PENDING (or PROCESSING) forever, or
+until that redelivery, and the visitor's budget stays reserved. A beat task sweeps for such rows.
 
 Queueing twice is harmless: the task claims a request with a conditional UPDATE under an advisory
 lock, so a duplicate message for a request that is already done does nothing. A Redis key per

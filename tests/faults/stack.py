@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,10 @@ class FaultStack:
         finally:
             app.close()
 
+    def worker_log_full(self) -> str:
+        """Every worker log of this stack, whole, in the order the workers started."""
+        return "\n".join(path.read_text() for path in sorted(self.logs.glob("worker-*.log")))
+
     def worker_log(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text()[-4000:]}" for path in sorted(self.logs.glob("worker-*.log"))
@@ -172,12 +177,25 @@ class Visitor:
         self.http.close()
 
 
-def wait_all_finished(request_ids: list[str], *, timeout: float) -> dict[str, str]:
-    """Poll the database until every request is final or ``timeout`` passes; return the statuses."""
+def wait_all_finished(
+    request_ids: list[str],
+    *,
+    timeout: float,
+    tick: Callable[[], None] | None = None,
+    tick_every: float = 10.0,
+) -> dict[str, str]:
+    """Poll the database until every request is final or ``timeout`` passes; return the statuses.
+
+    ``tick`` (e.g. queueing a beat task) runs at the start and every ``tick_every`` seconds while
+    requests are open, as beat runs its schedule alongside the workers."""
     deadline = time.monotonic() + timeout
+    next_tick = time.monotonic()
     while True:
         statuses = dict(AIRequest.objects.filter(pk__in=request_ids).values_list("pk", "status").iterator())
         statuses = {str(pk): status for pk, status in statuses.items()}
         if all(statuses.get(rid) in FINISHED for rid in request_ids) or time.monotonic() > deadline:
             return {rid: statuses.get(rid, "missing") for rid in request_ids}
+        if tick is not None and time.monotonic() >= next_tick:
+            tick()
+            next_tick = time.monotonic() + tick_every
         time.sleep(0.25)
