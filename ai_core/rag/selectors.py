@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 import psycopg
 from django.db import NotSupportedError, connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from ai_core import conf, providers
 
@@ -346,7 +345,20 @@ def _candidate_evidence(
         f"SELECT c.id, {matched}, {near}, c.page_id, c.document_id, d.source, d.key "  # noqa: S608
         f"FROM {_TABLE} c LEFT JOIN {_DOCUMENT_TABLE} d ON d.id = c.document_id WHERE c.id = ANY(%s)"
     )
-    params = [*([terms] if terms else []), *params, ids]
+    rows = _prepared_rows(cursor, sql, [*([terms] if terms else []), *params, ids])
+    found, neighbours, sources = {}, {}, {}
+    for pk, terms_in, similarity, page_id, document_id, source, key in rows:
+        if terms_in is not None:
+            found[pk] = frozenset(terms_in)
+        if similarity is not None:
+            neighbours[pk] = float(similarity)
+        sources[pk] = _Source(page_id, document_id, source, key)
+    return found, neighbours, sources
+
+
+def _prepared_rows(cursor, sql: str, params: list) -> list[tuple]:
+    """``sql``'s rows, run through ``_server_bound`` so that PostgreSQL prepares it on this
+    connection after a few runs and skips parsing and planning from then on."""
     with _server_bound(cursor) as bound:
         try:
             bound.execute(sql, params)
@@ -360,15 +372,7 @@ def _candidate_evidence(
             # aborted it, so there the error is raised instead.
             cursor.execute("DEALLOCATE ALL")
             bound.execute(sql, params)
-        rows = bound.fetchall()
-    found, neighbours, sources = {}, {}, {}
-    for pk, terms_in, similarity, page_id, document_id, source, key in rows:
-        if terms_in is not None:
-            found[pk] = frozenset(terms_in)
-        if similarity is not None:
-            neighbours[pk] = float(similarity)
-        sources[pk] = _Source(page_id, document_id, source, key)
-    return found, neighbours, sources
+        return bound.fetchall()
 
 
 def _stale_prepared_plan(err: Exception) -> bool:
@@ -582,32 +586,26 @@ def _retrieve_in(
     chosen = [f for f in eligible if f.id in allowed][: max(0, top_k)]
     if not chosen:
         return []
-    # The chosen rows and their excerpts in one query.
-    rows = {
-        row.pk: row
-        for row in KnowledgeChunk.objects.filter(pk__in=[f.id for f in chosen])
-        .defer("embedding", "search_vector")
-        .annotate(snippet=_snippet_sql(query, config=settings.text_search_config))
-    }
-    return [
-        RetrievedChunk(
-            chunk_id=f.id,
-            page_id=rows[f.id].page_id,
-            document_id=rows[f.id].document_id,
-            title=rows[f.id].title,
-            heading_path=rows[f.id].heading_path,
-            text=rows[f.id].text,
-            snippet=rows[f.id].snippet or "",
-            url=rows[f.id].anchor_url,
-            score=round(f.score, 4),
-            vector_similarity=f.evidence.get("vector"),
-            text_coverage=f.evidence.get("text"),
-            block_ids=tuple(rows[f.id].block_ids),
-            page=rows[f.id].page,
-        )
-        for f in chosen
-        if f.id in rows  # removed between the candidate query and now
-    ]
+    rows = _chosen_rows([f.id for f in chosen], query=query, config=settings.text_search_config)
+    return [_retrieved(f, *rows[f.id]) for f in chosen if f.id in rows]  # else removed since
+
+
+def _retrieved(fused: Fused, row: KnowledgeChunk, snippet: str) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=fused.id,
+        page_id=row.page_id,
+        document_id=row.document_id,
+        title=row.title,
+        heading_path=row.heading_path,
+        text=row.text,
+        snippet=snippet,
+        url=row.anchor_url,
+        score=round(fused.score, 4),
+        vector_similarity=fused.evidence.get("vector"),
+        text_coverage=fused.evidence.get("text"),
+        block_ids=tuple(row.block_ids),
+        page=row.page,
+    )
 
 
 class _Source(NamedTuple):
@@ -669,14 +667,27 @@ def allowed_chunk_ids(
     return allowed
 
 
-def _snippet_sql(query: str, *, config: str) -> RawSQL:
-    """A chunk's plain-text excerpt around the query terms, as an annotation (no markup: callers
-    escape and style). The query and config are bound parameters; the table name is the model's."""
-    return RawSQL(  # noqa: S611
-        f'ts_headline(%s::regconfig, "{_TABLE}"."text", plainto_tsquery(%s::regconfig, %s), '  # noqa: S608
-        '\'MaxWords=35, MinWords=15, StartSel="", StopSel="", HighlightAll=false\')',
-        [config, config, query],
-    )
+# The fields of a chosen chunk that ``RetrievedChunk`` and the model's ``anchor_url`` and ``page``
+# read, then its excerpt around the question's terms: plain text (no markup: callers escape and
+# style), from ts_headline with the question and config as parameters.
+_CHOSEN_FIELDS = ("id", "page_id", "document_id", "title", "heading_path", "text", "url", "block_ids")
+_CHOSEN_SQL = (
+    f"SELECT {', '.join(_CHOSEN_FIELDS)}, ts_headline(%s::regconfig, text, plainto_tsquery(%s::regconfig, %s), "  # noqa: S608
+    '\'MaxWords=35, MinWords=15, StartSel="", StopSel="", HighlightAll=false\') '
+    f"FROM {_TABLE} WHERE id = ANY(%s)"
+)
+
+
+def _chosen_rows(ids: list[int], *, query: str, config: str) -> dict[int, tuple[KnowledgeChunk, str]]:
+    """The chosen chunks (unsaved model instances holding ``_CHOSEN_FIELDS``) and their excerpts,
+    by id, in one prepared statement. Through the ORM the same query cost about 1.2 ms more per
+    question, in compiling the queryset and building deferred instances (docs/BENCHMARKS.md)."""
+    with connection.cursor() as cursor:
+        rows = _prepared_rows(cursor, _CHOSEN_SQL, [config, config, query, ids])
+    return {
+        row[0]: (KnowledgeChunk(**dict(zip(_CHOSEN_FIELDS, row[:-1], strict=True))), row[-1] or "")
+        for row in rows
+    }
 
 
 def page_chunks(*, page_id: int) -> list[KnowledgeChunk]:

@@ -107,26 +107,30 @@ def test_candidate_terms_are_matched_as_exact_lexemes_whatever_their_characters(
     assert found[chunk.pk] == frozenset(odd | (lexemes & set(near_misses)))
 
 
-def _prepared_evidence() -> list[tuple[int, int]]:
+# A phrase only each prepared statement of retrieve() contains: the candidates' evidence, then
+# the chosen rows and their excerpts.
+_PREPARED = {"evidence": "%setweight(c.search_vector%", "chosen rows": "%ts_headline(%"}
+
+
+def _prepared(statement: str) -> list[tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["%setweight(c.search_vector%"],
+            [_PREPARED[statement]],
         )
         return cursor.fetchall()
 
 
-def test_the_evidence_query_is_prepared_after_a_few_questions_and_gives_the_same_answers(widgets):
+@pytest.mark.parametrize("statement", sorted(_PREPARED))
+def test_a_statement_is_prepared_after_a_few_questions_and_gives_the_same_answers(widgets, statement):
     """Planned once per connection instead of per question (psycopg prepares it after
     ``prepare_threshold`` runs); what retrieve() returns must not change once it is."""
     assert connection.connection.prepare_threshold == 5
     first = retrieve("widget gasket", site=None, locale="en", min_score=0)
     for _ in range(6):
         again = retrieve("widget gasket", site=None, locale="en", min_score=0)
-    assert [(r.chunk_id, r.score, r.text_coverage) for r in again] == [
-        (r.chunk_id, r.score, r.text_coverage) for r in first
-    ]
-    ((generic, custom),) = _prepared_evidence()
+    assert again == first
+    ((generic, custom),) = _prepared(statement)
     assert generic + custom >= 1
 
 
@@ -137,30 +141,39 @@ def test_with_preparing_off_nothing_is_prepared(widgets):
     try:
         for _ in range(8):
             assert retrieve("widget gasket", site=None, locale="en", min_score=0)
-        assert _prepared_evidence() == []
+        assert [_prepared(statement) for statement in sorted(_PREPARED)] == [[], []]
     finally:
         connection.connection.prepare_threshold = 5
 
 
+# A column each prepared statement returns, its type, and a type a deploy's migration might give it.
+_RETYPED = {
+    "evidence": ("rag_knowledgedocument", "key", "varchar(1024)", "text"),
+    "chosen rows": ("rag_knowledgechunk", "url", "varchar(2048)", "text"),
+}
+
+
+@pytest.mark.parametrize("statement", sorted(_RETYPED))
 @pytest.mark.django_db(transaction=True)
-def test_a_migration_that_retypes_a_returned_column_does_not_break_the_prepared_query(
-    fake_embedder, section, publish
+def test_a_migration_that_retypes_a_returned_column_does_not_break_a_prepared_query(
+    fake_embedder, section, publish, statement
 ):
-    """After a deploy's migration changes the type of a column the prepared evidence query returns,
+    """After a deploy's migration changes the type of a column a prepared query returns,
     PostgreSQL refuses the old plan on every run; retrieve() must plan it afresh, not fail."""
     import psycopg
 
+    table, column, was, becomes = _RETYPED[statement]
     publish(section, title="Seals", slug="seals", intro="", items=[("p", "A gasket is replaced yearly.")])
     for _ in range(7):
         before = retrieve("gasket", site=None, locale="en", min_score=0)
-    assert _prepared_evidence()
+    assert _prepared(statement)
     params = connection.get_connection_params()
     for key in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(key, None)
     with psycopg.connect(**params, autocommit=True) as other:  # the migrating process
-        other.execute("ALTER TABLE rag_knowledgedocument ALTER COLUMN key TYPE text")
+        other.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {becomes}")
         try:
             after = retrieve("gasket", site=None, locale="en", min_score=0)
-            assert [(r.chunk_id, r.score) for r in after] == [(r.chunk_id, r.score) for r in before]
+            assert after == before
         finally:
-            other.execute("ALTER TABLE rag_knowledgedocument ALTER COLUMN key TYPE varchar(1024)")
+            other.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {was}")
