@@ -172,6 +172,21 @@ def test_rag_eval_setting_overrides_are_validated_like_the_setting(indexed, tmp_
         run("rag_eval", labelled, "--setting", "MIN_SCORE")
 
 
+def test_rag_eval_ranks_the_candidates_a_visitor_s_question_draws_from(indexed, section, publish, tmp_path):
+    """Ranks come from CANDIDATES chunks, as retrieve() ranks them for a visitor, so a sweep of
+    --setting CANDIDATES measures what it changes: a page past the pool is not found."""
+    publish(section, title="Shipping", slug="shipping", intro="", items=[("p", "Orders ship within 3 days.")])
+    labelled = _labelled(
+        tmp_path / "eval.json", [{"query": "annual plans refunded", "relevant": ["shipping"]}]
+    )
+    deep = json.loads(run("rag_eval", labelled, "--json"))["sets"][0]
+    assert deep["hit@5"] == 1.0 and deep["mrr@10"] == 0.5  # behind the refunds page
+    shallow = json.loads(
+        run("rag_eval", labelled, "--json", "--setting", "CANDIDATES=1", "--setting", "TOP_K=1")
+    )["sets"][0]
+    assert shallow["hit@10"] == 0.0 and shallow["mrr@10"] == 0.0
+
+
 def test_rag_eval_names_the_bad_file_before_evaluating_any(indexed, tmp_path):
     good = _labelled(tmp_path / "good.json", [{"query": "annual plans", "relevant": ["refunds"]}])
     bad = tmp_path / "bad.json"

@@ -2,7 +2,8 @@
 
 Sets are reported apart because a setting that wins on one set and loses on another must be seen
 as such, not averaged away in one merged list. FILE is JSON ``{"queries": [{"query": "...", "relevant": ["page-slug", ...]}]}``. Ranks are over
-distinct pages in the order their best chunk was retrieved (labels name pages, not chunks). A
+distinct pages in the order their best chunk was retrieved (labels name pages, not chunks), among
+the CANDIDATES chunks that ``retrieve()`` ranks for a visitor's question. A
 query with ``"relevant": []`` is a negative: it passes when retrieval, at the configured minimum
 score, returns nothing. ``--setting KEY=VALUE`` overrides any ``AI_CORE["RETRIEVAL"]`` key for
 the run, validated like the setting itself.
@@ -62,7 +63,10 @@ def evaluate_set(queries: list[dict], *, settings, slugs: dict[int, str]) -> dic
     hits = {1: 0, 5: 0, 10: 0}
     reciprocal, misses = 0.0, []
     for item in positives:
-        chunks = retrieve(item["query"], site=None, locale=None, top_k=50, min_score=0.0, settings=settings)
+        # Every candidate a visitor's question draws its top chunks from (CANDIDATES), in order.
+        chunks = retrieve(
+            item["query"], site=None, locale=None, top_k=settings.candidates, min_score=0.0, settings=settings
+        )
         ranked: list[str] = []
         for chunk in chunks:
             slug = slugs.get(chunk.page_id, f"document-{chunk.document_id}")
