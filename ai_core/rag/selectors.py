@@ -1,9 +1,12 @@
 """Reading the knowledge store: hybrid retrieval, a page's own chunks, index status.
 
-``retrieve`` is the one search every feature uses. It runs two candidate queries (HNSW vector
-search and PostgreSQL full text), fuses them with ``fusion.weighted_rrf`` and drops whatever
-scores under ``min_score``. Only chunks of the *current* embedder are compared, and the vector
-query filters on the vector size too, so vectors of different embedders never meet.
+``retrieve`` is the one search every feature uses. It runs an HNSW vector search, rescores its
+candidates by the question's terms they contain and the similarity of their page neighbours
+(``fusion.lexical_rescore``; ``LEXICAL = "full_text"`` fuses a second, full-text query with
+``fusion.weighted_rrf`` instead), drops whatever scores under ``min_score``, and reads the chosen
+chunks with their excerpts: three statements a question. Only chunks of the *current* embedder
+are compared, and the vector query filters on the vector size too, so vectors of different
+embedders never meet.
 """
 
 from __future__ import annotations
