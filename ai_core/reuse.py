@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils.module_loading import import_string
 
 from . import conf
@@ -29,12 +30,16 @@ class ReusedAnswer:
 
 def reusable_answer(*, request, spec) -> ReusedAnswer | None:
     """The approved answer for ``request``, or None. A failing lookup never fails the question: it
-    is generated as it would have been without reuse."""
+    is generated as it would have been without reuse. The task's soft time limit is not a failure
+    of the lookup: it ends the task, as it would anywhere else (swallowed, the task went on to call
+    a provider until the hard limit killed the process)."""
     path = conf.setting_or_none("ANSWER_REUSE")
     if not path:
         return None
     try:
         return import_string(path)(request=request, spec=spec)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception:  # an optimisation must not cost the visitor an answer
         logger.exception("approved-answer lookup failed for ai_request %s; generating", request.pk)
         return None

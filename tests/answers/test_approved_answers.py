@@ -290,6 +290,34 @@ def test_an_answer_retired_between_lookup_and_reply_is_not_served(answered, revi
     assert answer.hits == 0
 
 
+def test_a_broken_lookup_costs_the_visitor_nothing_the_question_is_generated(answered, reviewer, settings):
+    answer = approve(answered(), reviewer)
+    settings.AI_CORE = {**settings.AI_CORE, "ANSWER_REUSE": "tests.answers.racing.broken_lookup"}
+    later = ask(QUESTION, like=answer.source_request)
+    outcome = ai_request_process(request_id=str(later.pk))
+    later.refresh_from_db()
+    assert outcome.status == later.status == AIRequest.Status.DONE
+    assert later.approved_answer_id is None and REFUND in later.result
+
+
+def test_the_soft_time_limit_during_the_lookup_ends_the_task_before_any_provider_call(
+    answered, reviewer, settings
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    answer = approve(answered(), reviewer)
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "ANSWER_REUSE": "tests.answers.racing.lookup_cut_by_the_soft_time_limit",
+    }
+    later = ask(QUESTION, like=answer.source_request)
+    # Swallowed as a failed lookup, the task went on to call a provider until the hard limit
+    # killed the worker process; raised, the task ends the request as failed ("took too long").
+    with pytest.raises(SoftTimeLimitExceeded):
+        ai_request_process(request_id=str(later.pk))
+    assert not LLMUsageLog.objects.filter(request=later).exists()
+
+
 def test_an_unpublished_source_retires_the_answer_and_republishing_does_not_bring_it_back(
     answered, reviewer, refund_page, django_capture_on_commit_callbacks
 ):
