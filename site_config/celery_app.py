@@ -43,6 +43,10 @@ def _consume_workload_queues(sender, instance, **kwargs):
 
 @worker_process_init.connect
 def _warm_up_providers(**kwargs):
+    """Before a pool process takes its first task (the pool waits for this to return)."""
+    import logging
+
     from ai_core.providers import warm_up
 
-    warm_up()
+    warmed = warm_up()
+    logging.getLogger(__name__).info("pool process %d warmed up: %s", os.getpid(), ", ".join(warmed))

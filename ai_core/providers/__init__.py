@@ -7,6 +7,7 @@ Other apps import ``ProviderError`` and ``Usage`` from here, not from the submod
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -25,6 +26,7 @@ class InvalidProviderError(conf.InvalidAICoreSettingError):
     pass
 
 
+logger = logging.getLogger(__name__)
 _instances: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 # The last few questions' vectors, per embedder: one answer task asks for the same question's vector
@@ -103,12 +105,23 @@ def reset_providers() -> None:
 
 
 def warm_up() -> list[str]:
-    """Build every configured provider and its SDK client now (worker start), not on the first task:
-    importing an SDK and building its client takes seconds that would otherwise count against the
-    first request's deadline."""
+    """Build every configured provider and its SDK client, and load the default embedder's weights,
+    now (worker start), not on the first task: importing an SDK, building its client and reading
+    and verifying MiniLM's weights take seconds that would otherwise count against the first
+    request's deadline (an answer embeds its question before any provider is called)."""
     warmed = []
     for alias in conf.provider_configs():
         provider = generation_provider(alias)
         getattr(provider, "client", None)
         warmed.append(alias)
+    default = embedder()
+    if callable(load := getattr(default, "load", None)):  # a local model; a remote one has nothing to load
+        try:
+            load()
+        except Exception:  # noqa: BLE001 - a process that cannot start runs nothing, not even maintenance
+            logger.exception(
+                "embedder %r not loaded at start; tasks that embed will fail until it loads", default.alias
+            )
+        else:
+            warmed.append(f"embedder:{default.alias}")
     return warmed

@@ -217,3 +217,15 @@ def test_a_bad_thread_count_is_refused(threads) -> None:
 
 def test_threads_default_to_the_cpus_this_process_may_use() -> None:
     assert LocalMiniLMEmbedder().threads == len(os.sched_getaffinity(0))
+
+
+def test_a_starting_worker_process_loads_the_default_embedder_before_its_first_task(settings) -> None:
+    """An answer embeds its question before any provider is called, inside the task's deadline:
+    weights read and verified on the first task made a cold worker's first answer time out."""
+    from ai_core import providers
+    from site_config.celery_app import _warm_up_providers
+
+    settings.AI_CORE = {**settings.AI_CORE, "DEFAULT_EMBEDDER": "local"}  # rebuilds the providers
+    assert not providers.embedder().is_loaded
+    _warm_up_providers()  # the worker_process_init receiver
+    assert providers.embedder().is_loaded
