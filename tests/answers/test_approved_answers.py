@@ -277,27 +277,26 @@ def test_approving_embeds_nothing_in_the_reviewers_http_request(answered, review
     assert reuse is not None and ApprovedAnswer.objects.get(pk=answer.pk).embedding is not None
 
 
-def test_an_answer_retired_between_lookup_and_reply_is_not_served(answered, reviewer, settings):
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "match_then_retired",  # retired between the lookup and the reply
+        "broken_lookup",  # a failing lookup costs the visitor nothing
+    ],
+)
+def test_a_lookup_that_loses_its_answer_or_breaks_leaves_the_question_generated(
+    answered, reviewer, settings, lookup
+):
     answer = approve(answered(), reviewer)
-    settings.AI_CORE = {**settings.AI_CORE, "ANSWER_REUSE": "tests.answers.racing.match_then_retired"}
+    settings.AI_CORE = {**settings.AI_CORE, "ANSWER_REUSE": f"tests.answers.racing.{lookup}"}
     later = ask(QUESTION, like=answer.source_request)
     outcome = ai_request_process(request_id=str(later.pk))
     later.refresh_from_db()
     assert outcome.status == later.status == AIRequest.Status.DONE
-    assert later.approved_answer_id is None and later.result != APPROVED
+    assert later.approved_answer_id is None and later.result != APPROVED and REFUND in later.result
     assert not LLMUsageLog.objects.filter(request=later, outcome="approved_answer").exists()
     answer.refresh_from_db()
     assert answer.hits == 0
-
-
-def test_a_broken_lookup_costs_the_visitor_nothing_the_question_is_generated(answered, reviewer, settings):
-    answer = approve(answered(), reviewer)
-    settings.AI_CORE = {**settings.AI_CORE, "ANSWER_REUSE": "tests.answers.racing.broken_lookup"}
-    later = ask(QUESTION, like=answer.source_request)
-    outcome = ai_request_process(request_id=str(later.pk))
-    later.refresh_from_db()
-    assert outcome.status == later.status == AIRequest.Status.DONE
-    assert later.approved_answer_id is None and REFUND in later.result
 
 
 def test_the_soft_time_limit_during_the_lookup_ends_the_task_before_any_provider_call(
