@@ -442,14 +442,14 @@ def backend_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def measure(kinds: list[str], size: int, data: dict, table: list) -> None:
+def measure(kinds: list[str], size: int, data: dict, table: list, *, breadths: list[int]) -> None:
     """Every search configuration, the index types interleaved query by query (so a burst of
     load on the shared machine hits both alike): latency, backend CPU, recall@10, short lists."""
     queries, scopes, no_scope = data["queries"], data["scopes"], ("", [])
     for query in queries[:20]:  # warm the indexes' pages, as a running site would have them
         for kind in kinds:
             run_vector(query, no_scope, kind=kind, ef_search=100, iterative="relaxed_order")
-    configs = [(40, "relaxed_order"), (100, "relaxed_order"), (200, "relaxed_order"), (100, "off")]
+    configs = [*((ef, "relaxed_order") for ef in sorted(set(breadths))), (100, "off")]
     for ef, iterative in configs:
         for filtered in (False, True):
             rows = {kind: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for kind in kinds}
@@ -638,6 +638,10 @@ def main() -> None:
         "--scope-ef", type=int, nargs="+", default=[40, 60, 100],
         help="hnsw.ef_search values to time the scope indexes' walk at (besides EF_SEARCH)",
     )  # fmt: skip
+    parser.add_argument(
+        "--ef", type=int, nargs="+", default=[40, 100, 200],
+        help="hnsw.ef_search values to time the full index's walk at, with and without the filter",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the last size's rows and indexes in place")
     parser.add_argument("--cache", help="directory for the vectors; with --keep, a later run reuses the rows")
     parser.add_argument("--calibrate", nargs=2, metavar=("PAGES_JSON", "EVAL_JSON"),
@@ -687,7 +691,7 @@ def main() -> None:
                     builds[f"HNSW {kind}"] = with_progress(f"HNSW {kind} build", raw, index_sql(kind))
                     raw.execute("ANALYZE rag_knowledgechunk")
             drop_scope_indexes(raw)  # left by a --keep run: the rows below are the full index's
-            measure(args.kinds, size, data, table)
+            measure(args.kinds, size, data, table, breadths=args.ef)
             texts = [f"q{size}-{n} " + " ".join(gen.rng.choice(words[:3000], 6)) for n in range(args.queries)]
             if HNSW_INDEX_TYPE in args.kinds:
                 plain, cpu, sql = timed_retrieve(
