@@ -1,5 +1,6 @@
 """The Celery application (cookiecutter-django's layout: settings under the CELERY_ namespace)."""
 
+import logging
 import os
 
 from celery import Celery
@@ -7,6 +8,7 @@ from celery.signals import celeryd_init, setup_logging, worker_process_init
 
 from ai_core.logcontext import connect_celery_signals
 
+logger = logging.getLogger(__name__)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings.dev")
 
 app = Celery("lectern")
@@ -44,9 +46,7 @@ def _consume_workload_queues(sender, instance, **kwargs):
 @worker_process_init.connect
 def _warm_up_providers(**kwargs):
     """Before a pool process takes its first task (the pool waits for this to return)."""
-    import logging
-
     from ai_core.providers import warm_up
 
     warmed = warm_up()
-    logging.getLogger(__name__).info("pool process %d warmed up: %s", os.getpid(), ", ".join(warmed))
+    logger.info("pool process %d warmed up: %s", os.getpid(), ", ".join(warmed))
