@@ -11,9 +11,11 @@ embedders never meet.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -284,14 +286,59 @@ def _tsquery_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-# The query's distinct lexemes with their shares: a PL/pgSQL function (migration rag 0005), so it
-# is planned once per connection. Parameters: the text search configuration, the question.
-_TERMS_SQL = "SELECT term, share, rare_share FROM rag_query_term_shares(%s::regconfig, %s)"
+# The query's distinct lexemes, the time the chunk table was last analysed, and the planner's lexeme
+# statistics when that time is not the one passed (migration rag 0007): a PL/pgSQL function, so it
+# is planned once per connection. Parameters: the text search configuration, the question, and the
+# stamp of this process's copy of the statistics (NULL: send them).
+_TERMS_SQL = "SELECT terms, stamp, fresh, elems, freqs FROM rag_query_terms(%s::regconfig, %s, %s)"
+# How long a copy of the statistics is trusted without a newer ANALYZE: the stamp can move a moment
+# before the ANALYZE that moved it commits, and a copy read in that moment is the older one.
+TERM_STATISTICS_MAX_AGE = 60.0
 
 
-def _terms_from(rows) -> tuple[list[str], dict[str, float], float | None]:
-    shares = {term: share for term, share, _ in rows if share is not None}
-    return [term for term, _, _ in rows], shares, rows[0][2] if rows else None
+class _TermStatistics(NamedTuple):
+    """A copy of the lexeme statistics of the chunks' tsvectors: each listed lexeme's share of
+    chunks, and the smallest share listed (unlisted lexemes are rarer than that)."""
+
+    stamp: datetime | None
+    shares: dict[str, float]
+    rare_share: float | None
+    read_at: float
+
+
+# Per database (host, port, name): statistics are the same for every connection to it.
+_term_statistics: dict[tuple, _TermStatistics] = {}
+
+
+def _statistics_key() -> tuple:
+    db = connection.settings_dict
+    return db["HOST"], db["PORT"], db["NAME"]
+
+
+def _terms_params(config: str, query: str) -> tuple[list, _TermStatistics | None]:
+    """``_TERMS_SQL``'s parameters, and the copy of the statistics whose stamp they pass (None: the
+    copy is missing or too old, and the statement reads the statistics afresh)."""
+    copy = _term_statistics.get(_statistics_key())
+    if copy is not None and time.monotonic() - copy.read_at > TERM_STATISTICS_MAX_AGE:
+        copy = None
+    return [config, query, None if copy is None else copy.stamp], copy
+
+
+def _terms_from(rows, copy: _TermStatistics | None) -> tuple[list[str], dict[str, float], float | None]:
+    ((terms, stamp, fresh, elems, freqs),) = rows
+    if fresh or copy is None:
+        # most_common_elem_freqs lists each lexeme's share, then the smallest and largest of them
+        # and the share of empty values.
+        elems, freqs = elems or [], freqs or []
+        copy = _TermStatistics(
+            stamp=stamp,
+            shares=dict(zip(elems, freqs[: len(elems)], strict=True)),
+            rare_share=freqs[len(elems)] if len(freqs) > len(elems) else None,
+            read_at=time.monotonic(),
+        )
+        _term_statistics[_statistics_key()] = copy
+    terms = list(terms or [])
+    return terms, {t: copy.shares[t] for t in terms if t in copy.shares}, copy.rare_share
 
 
 def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[str, float], float | None]:
@@ -300,11 +347,14 @@ def _query_terms(cursor, query: str, *, config: str) -> tuple[list[str], dict[st
 
     The shares come from the planner's own element statistics for the tsvector column (pg_stats,
     kept up to date by autovacuum's ANALYZE): the most common lexemes with their frequencies, no
-    extra table to maintain, and one catalog read per question instead of counting rows.
-    ``retrieve()`` sends this statement in one string with the vector search (``_TERMS_SQL``).
+    extra table to maintain and no rows counted. They change only when the table is analysed, so a
+    process keeps a copy and reads them again after the next ANALYZE (``_TERMS_SQL``) or after
+    ``TERM_STATISTICS_MAX_AGE``. ``retrieve()`` sends this statement in one string with the vector
+    search.
     """
-    cursor.execute(_TERMS_SQL, [config, query])
-    return _terms_from(cursor.fetchall())
+    params, copy = _terms_params(config, query)
+    cursor.execute(_TERMS_SQL, params)
+    return _terms_from(cursor.fetchall(), copy)
 
 
 def _candidate_evidence(
@@ -509,8 +559,9 @@ def _scored_with_sources(
     )
     with connection.cursor() as cursor:
         # The question's terms, the search settings and the vector candidates: one round trip.
-        cursor.execute(f"{_TERMS_SQL}; {search_sql}", [settings.text_search_config, query, *search_params])
-        terms, shares, rare_share = _terms_from(cursor.fetchall())
+        terms_params, copy = _terms_params(settings.text_search_config, query)
+        cursor.execute(f"{_TERMS_SQL}; {search_sql}", [*terms_params, *search_params])
+        terms, shares, rare_share = _terms_from(cursor.fetchall(), copy)
         _next_result(cursor)  # the settings' row
         _next_result(cursor)
         vector_list = _ranked(cursor.fetchall())

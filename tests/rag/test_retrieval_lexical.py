@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from ai_core.rag import selectors
 from ai_core.rag.conf import retrieval_settings
 from ai_core.rag.selectors import _query_terms, retrieve
 
@@ -39,6 +40,36 @@ def test_term_shares_come_from_the_planner_statistics(widgets):
     assert shares["widget"] == pytest.approx(6 / 7, abs=0.01)
     assert "sourdough" not in shares  # in no chunk: not in the statistics
     assert rare_share is not None and rare_share <= shares.get("gasket", 1 / 7)
+
+
+def _shares(query: str) -> dict[str, float]:
+    with connection.cursor() as cursor:
+        return _query_terms(cursor, query, config="english")[1]
+
+
+def test_a_new_analyze_changes_the_shares_from_the_next_question_on(widgets, section, publish):
+    """The process keeps a copy of the statistics between questions; an ANALYZE since (here in the
+    same transaction, whose statistics snapshot must not hide it) makes the next question read
+    them again."""
+    assert _shares("gasket widget")["widget"] == pytest.approx(6 / 7, abs=0.01)
+    for n in range(7):
+        publish(section, title=f"Seal {n}", slug=f"seal-{n}", intro="", items=[("p", f"Gasket type {n}.")])
+    assert _shares("gasket widget")["widget"] == pytest.approx(6 / 7, abs=0.01)  # not analysed yet
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE rag_knowledgechunk")
+    shares = _shares("gasket widget")
+    assert shares["widget"] == pytest.approx(6 / 14, abs=0.01)
+    assert shares["gasket"] == pytest.approx(8 / 14, abs=0.01)
+
+
+def test_the_copy_of_the_statistics_is_used_until_it_is_too_old(widgets, monkeypatch):
+    _shares("widget")
+    key = selectors._statistics_key()
+    copy = selectors._term_statistics[key]
+    selectors._term_statistics[key] = copy._replace(shares={"widget": 0.5})  # a copy of an older ANALYZE
+    assert _shares("widget") == {"widget": 0.5}  # no new ANALYZE: the copy answers
+    monkeypatch.setattr(selectors, "TERM_STATISTICS_MAX_AGE", 0.0)
+    assert _shares("widget")["widget"] == pytest.approx(6 / 7, abs=0.01)
 
 
 def test_a_term_commoner_than_the_cut_off_earns_no_coverage(widgets):
