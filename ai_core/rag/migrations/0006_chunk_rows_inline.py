@@ -7,8 +7,8 @@ distance is computed at full precision from it) and one for its tsvector (the te
 every page neighbour one more for its vector. ``toast_tuple_target`` at its maximum keeps rows up
 to a page inline, and ``STORAGE MAIN`` makes the vector the last value moved out when a row is
 bigger still (1536- or 3072-float vectors): text and tsvector go first. Measured in
-docs/BENCHMARKS.md ("Chunk rows inline"): same bytes on disk, about 0.7 ms less per question at
-100k chunks, an exact scan four times faster.
+docs/BENCHMARKS.md ("Chunk rows inline"): 3% fewer bytes on disk, 0.5–0.7 ms less per question at
+100k chunks, an exact scan three times faster.
 
 Only rows written from now on are laid out this way; ``VACUUM FULL rag_knowledgechunk`` rewrites
 the existing ones (docs/DEPLOYMENT.md). Both settings are catalog changes: the table is not rewritten.
