@@ -56,6 +56,16 @@ def _fresh_ai_redis_state():
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_term_statistics_copy():
+    """Each test reads the chunk table's term statistics afresh, as a new process would. A copy kept
+    from an earlier test could hold statistics that test's rolled-back ANALYZE made: the stamp it is
+    checked against (the last ANALYZE's time) is not rolled back."""
+    from ai_core.rag import selectors
+
+    selectors._term_statistics.clear()
+
+
 def _worker_env(db_name: str) -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)

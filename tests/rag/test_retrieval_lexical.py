@@ -65,8 +65,8 @@ def test_a_new_analyze_changes_the_shares_from_the_next_question_on(widgets, sec
 def test_the_copy_of_the_statistics_is_used_until_it_is_too_old(widgets, monkeypatch):
     _shares("widget")
     key = selectors._statistics_key()
-    copy = selectors._term_statistics[key]
-    selectors._term_statistics[key] = copy._replace(shares={"widget": 0.5})  # a copy of an older ANALYZE
+    older = selectors._term_statistics[key]._replace(shares={"widget": 0.5})  # as an older ANALYZE's
+    selectors._term_statistics[key] = older
     assert _shares("widget") == {"widget": 0.5}  # no new ANALYZE: the copy answers
     monkeypatch.setattr(selectors, "TERM_STATISTICS_MAX_AGE", 0.0)
     assert _shares("widget")["widget"] == pytest.approx(6 / 7, abs=0.01)
