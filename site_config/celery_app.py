@@ -45,8 +45,13 @@ def _consume_workload_queues(sender, instance, **kwargs):
 
 @worker_process_init.connect
 def _warm_up_providers(**kwargs):
-    """Before a pool process takes its first task (the pool waits for this to return)."""
+    """Before a pool process takes its first task (the pool waits for this to return). A worker that
+    consumes only workloads that never embed (``LECTERN_WORKLOADS_WITHOUT_EMBEDDING``) leaves the
+    embedder's weights unloaded."""
+    from django.conf import settings
+
     from ai_core.providers import warm_up
 
-    warmed = warm_up()
+    workloads = set(settings.LECTERN_WORKER_WORKLOADS or settings.LECTERN_WORKLOADS)
+    warmed = warm_up(embedder_weights=not workloads <= set(settings.LECTERN_WORKLOADS_WITHOUT_EMBEDDING))
     logger.info("pool process %d warmed up: %s", os.getpid(), ", ".join(warmed))

@@ -104,16 +104,22 @@ def reset_providers() -> None:
         _query_vectors.clear()
 
 
-def warm_up() -> list[str]:
+def warm_up(*, embedder_weights: bool = True) -> list[str]:
     """Build every configured provider and its SDK client, and load the default embedder's weights,
     now (worker start), not on the first task: importing an SDK, building its client and reading
     and verifying MiniLM's weights take seconds that would otherwise count against the first
-    request's deadline (an answer embeds its question before any provider is called)."""
+    request's deadline (an answer embeds its question before any provider is called).
+
+    ``embedder_weights=False``: a process that runs no embedding work leaves them unloaded (a local
+    model holds about 90 MB per process); a task that does embed still loads them when it needs
+    them."""
     warmed = []
     for alias in conf.provider_configs():
         provider = generation_provider(alias)
         getattr(provider, "client", None)
         warmed.append(alias)
+    if not embedder_weights:
+        return warmed
     default = embedder()
     if callable(load := getattr(default, "load", None)):  # a local model; a remote one has nothing to load
         try:

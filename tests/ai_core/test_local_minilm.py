@@ -219,13 +219,48 @@ def test_threads_default_to_the_cpus_this_process_may_use() -> None:
     assert LocalMiniLMEmbedder().threads == len(os.sched_getaffinity(0))
 
 
-def test_a_starting_worker_process_loads_the_default_embedder_before_its_first_task(settings) -> None:
+@pytest.fixture
+def new_pool_process(settings):
+    """Providers as a new pool process has them: none built yet (and none left to the next test),
+    the local MiniLM as the default embedder."""
+    from ai_core import providers
+
+    settings.AI_CORE = {**settings.AI_CORE, "DEFAULT_EMBEDDER": "local"}
+    providers.reset_providers()
+    yield
+    providers.reset_providers()
+
+
+def test_a_starting_worker_process_loads_the_default_embedder_before_its_first_task(new_pool_process) -> None:
     """An answer embeds its question before any provider is called, inside the task's deadline:
     weights read and verified on the first task made a cold worker's first answer time out."""
     from ai_core import providers
     from site_config.celery_app import _warm_up_providers
 
-    settings.AI_CORE = {**settings.AI_CORE, "DEFAULT_EMBEDDER": "local"}  # rebuilds the providers
     assert not providers.embedder().is_loaded
     _warm_up_providers()  # the worker_process_init receiver
     assert providers.embedder().is_loaded
+
+
+@pytest.mark.parametrize(
+    ("workloads", "loaded"),
+    [
+        (["maintenance", "removals"], False),
+        (["maintenance"], False),
+        (["removals", "visitor"], True),
+        ([], True),
+    ],
+)
+def test_a_worker_that_never_embeds_does_not_load_the_embedder(
+    new_pool_process, settings, workloads, loaded
+) -> None:
+    """A maintenance or removals worker runs beat jobs and deletions: the weights would only hold
+    memory in each of its pool processes. A worker with any embedding workload (or all of them, the
+    default) loads them at start."""
+    from ai_core import providers
+    from site_config.celery_app import _warm_up_providers
+
+    settings.LECTERN_WORKER_WORKLOADS = workloads
+    assert not providers.embedder().is_loaded
+    _warm_up_providers()
+    assert providers.embedder().is_loaded is loaded
