@@ -46,7 +46,7 @@ def _consume_workload_queues(sender, instance, **kwargs):
 @worker_process_init.connect
 def _warm_up_providers(**kwargs):
     """Before a pool process takes its first task (the pool waits for this to return). A worker that
-    consumes only workloads that never embed (``LECTERN_WORKLOADS_WITHOUT_EMBEDDING``) leaves the
+    consumes only workloads that seldom embed (``LECTERN_WORKLOADS_WITHOUT_EMBEDDING``) leaves the
     embedder's weights unloaded."""
     from django.conf import settings
 

@@ -254,8 +254,8 @@ def test_a_starting_worker_process_loads_the_default_embedder_before_its_first_t
 def test_a_worker_that_never_embeds_does_not_load_the_embedder(
     new_pool_process, settings, workloads, loaded
 ) -> None:
-    """A maintenance or removals worker runs beat jobs and deletions: the weights would only hold
-    memory in each of its pool processes. A worker with any embedding workload (or all of them, the
+    """A maintenance or removals worker runs beat jobs and deletions: the weights would mostly just
+    hold memory in each of its pool processes. A worker with any embedding workload (or all of them, the
     default) loads them at start."""
     from ai_core import providers
     from site_config.celery_app import _warm_up_providers
