@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WARMED_UP = " warmed up: "
+sys.path.insert(0, str(ROOT))
+
+from site_config.celery_app import WARMED_UP  # noqa: E402
 
 
 def _rss_kb(pid: int) -> int:

@@ -9,6 +9,8 @@ from celery.signals import celeryd_init, setup_logging, worker_process_init
 from ai_core.logcontext import connect_celery_signals
 
 logger = logging.getLogger(__name__)
+# What each pool process logs once warm, before it takes a task (tests and benchmarks wait for it).
+WARMED_UP = " warmed up: "
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings.dev")
 
 app = Celery("lectern")
@@ -54,4 +56,4 @@ def _warm_up_providers(**kwargs):
 
     workloads = set(settings.LECTERN_WORKER_WORKLOADS or settings.LECTERN_WORKLOADS)
     warmed = warm_up(embedder_weights=not workloads <= set(settings.LECTERN_WORKLOADS_WITHOUT_EMBEDDING))
-    logger.info("pool process %d warmed up: %s", os.getpid(), ", ".join(warmed))
+    logger.info(f"pool process %d{WARMED_UP}%s", os.getpid(), ", ".join(warmed))

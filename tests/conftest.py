@@ -78,10 +78,6 @@ def _worker_env(db_name: str) -> dict[str, str]:
     return env
 
 
-# What each pool process logs once warm (site_config.celery_app), before it takes a task.
-WARMED_UP = " warmed up: "
-
-
 def start_celery_worker(
     *,
     queue: str,
@@ -103,7 +99,7 @@ def start_celery_worker(
     """
     from django.db import connection
 
-    from site_config.celery_app import app
+    from site_config.celery_app import WARMED_UP, app
     from site_config.celery_routes import worker_queues
 
     hostname = f"lectern-{queue}{f'-{name}' if name else ''}-{os.getpid()}@localhost"

@@ -110,9 +110,9 @@ def warm_up(*, embedder_weights: bool = True) -> list[str]:
     and verifying MiniLM's weights take seconds that would otherwise count against the first
     request's deadline (an answer embeds its question before any provider is called).
 
-    ``embedder_weights=False``: a process that runs no embedding work leaves them unloaded (the numpy
-    MiniLM adds about 117 MB of RSS per pool process, docs/BENCHMARKS.md); a task that does embed still loads them when it needs
-    them."""
+    ``embedder_weights=False``: a process that runs no embedding work leaves them unloaded (the
+    numpy MiniLM adds about 117 MB of RSS per pool process, docs/BENCHMARKS.md); a task that does
+    embed still loads them when it needs them."""
     warmed = []
     for alias in conf.provider_configs():
         provider = generation_provider(alias)

@@ -11,7 +11,8 @@ docs/BENCHMARKS.md ("Chunk rows inline"): 3% fewer bytes on disk, 0.5–0.7 ms l
 100k chunks, an exact scan three times faster.
 
 Only rows written from now on are laid out this way; ``VACUUM FULL rag_knowledgechunk`` rewrites
-the existing ones (docs/DEPLOYMENT.md). Both settings are catalog changes: the table is not rewritten.
+the existing ones (docs/DEPLOYMENT.md). Both settings are catalog changes: the table is not
+rewritten.
 """
 
 from django.db import migrations
