@@ -13,7 +13,8 @@ with no help from the graph's neighbourhoods: the hard case for a filtered HNSW 
 
 Per size, rows are written with binary COPY under a private embedder id, then the full-text GIN
 index, an HNSW index over ``embedding::vector(384)`` and one over ``embedding::halfvec(384)`` (both
-m=16, ef_construction=64, partial on ``dimensions = 384``, as the migrations make them) are built
+m=16, ef_construction=64, partial on ``dimensions = 384``, as the migrations make them;
+``--ef-construction`` changes it, ``--rebuild`` drops a kept run's HNSW indexes first) are built
 and timed; the queries are run exactly as ``retrieve()`` runs its vector side
 (``selectors._vector_candidates``: SET LOCAL GUCs + the CTE query, 40 candidates) and timed
 client-side including both round trips. Recall@10 is the candidates' first 10 against an exact
@@ -79,11 +80,14 @@ TYPES = ["int4", "int4", "varchar[]", "int4", "varchar", "varchar", "varchar", "
          "varchar", "int4", "varchar", "int2", "vector", "timestamptz", "timestamptz"]  # fmt: skip
 
 
-def index_sql(kind: str) -> str:
+EF_CONSTRUCTION = 64  # the migrations' (--ef-construction)
+
+
+def index_sql(kind: str, ef_construction: int = EF_CONSTRUCTION) -> str:
     name, cast, ops = KINDS[kind]
     return (
         f"CREATE INDEX {name} ON rag_knowledgechunk USING hnsw ((embedding::{cast}) {ops}) "
-        "WITH (m = 16, ef_construction = 64) WHERE dimensions = 384"
+        f"WITH (m = 16, ef_construction = {int(ef_construction)}) WHERE dimensions = 384"
     )
 
 
@@ -642,6 +646,14 @@ def main() -> None:
         "--ef", type=int, nargs="+", default=[40, 100, 200],
         help="hnsw.ef_search values to time the full index's walk at, with and without the filter",
     )  # fmt: skip
+    parser.add_argument(
+        "--ef-construction", type=int, default=EF_CONSTRUCTION,
+        help="the HNSW indexes' ef_construction when this run builds them (the migrations: 64)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rebuild", action="store_true",
+        help="drop the HNSW indexes of --kinds left by a --keep run and build them again",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the last size's rows and indexes in place")
     parser.add_argument("--cache", help="directory for the vectors; with --keep, a later run reuses the rows")
     parser.add_argument("--calibrate", nargs=2, metavar=("PAGES_JSON", "EVAL_JSON"),
@@ -687,8 +699,12 @@ def main() -> None:
             notes.append(f"{size}: {data['stats']}")
             print(f"  {data['stats']}", flush=True)
             for kind in args.kinds:
+                if args.rebuild:
+                    raw.execute(f"DROP INDEX IF EXISTS {KINDS[kind][0]}")
                 if not index_exists(raw, KINDS[kind][0]):
-                    builds[f"HNSW {kind}"] = with_progress(f"HNSW {kind} build", raw, index_sql(kind))
+                    builds[f"HNSW {kind}, ef_construction {args.ef_construction}"] = with_progress(
+                        f"HNSW {kind} build", raw, index_sql(kind, args.ef_construction)
+                    )
                     raw.execute("ANALYZE rag_knowledgechunk")
             drop_scope_indexes(raw)  # left by a --keep run: the rows below are the full index's
             measure(args.kinds, size, data, table, breadths=args.ef)
