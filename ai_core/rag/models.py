@@ -131,6 +131,10 @@ class KnowledgeChunk(models.Model):
         indexes = [
             GinIndex(fields=["search_vector"], name="rag_chunk_search_gin"),
             models.Index(fields=["embedder_id", "content_hash"], name="rag_chunk_embedder_hash"),
+            # A question's site and locale (``scopes``). A scope too small for its own HNSW index
+            # (under rag_scope_indexes' --min-rows) is then searched exactly over its few rows,
+            # instead of by a scan of the whole table (migration 0008).
+            models.Index(fields=["site_id", "locale"], name="rag_chunk_site_locale"),
         ]
 
     def __str__(self) -> str:

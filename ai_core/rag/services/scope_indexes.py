@@ -204,7 +204,7 @@ def _decide(
     if not live:
         reason = f"site {site_id} does not exist (its chunks are left over)"
     elif rows < min_rows:
-        reason = f"{rows:,} rows, under --min-rows {min_rows:,} (the full index serves it)"
+        reason = f"{rows:,} rows, under --min-rows {min_rows:,} (the site/locale btree serves it)"
     elif share >= max_share:
         reason = f"{share:.0%} of the rows, not under --max-share {max_share:.0%} (the full index serves it)"
     else:
