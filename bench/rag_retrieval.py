@@ -562,6 +562,90 @@ def measure_scopes(
     return {"scope indexes": rest.size_bytes, "scope indexes built": built}
 
 
+SITE_LOCALE_SQL = "CREATE INDEX rag_chunk_site_locale ON rag_knowledgechunk (site_id, locale)"  # rag 0008
+SMALL_SCOPES = (
+    50,
+    200,
+    800,
+)  # --small-scopes: rows in each small scope (rag_scope_indexes --min-rows is 1,000)
+SMALL_SITE = 100  # the small scopes' site ids start here, clear of SITES
+WITHOUT_BTREE_EVERY = 10  # the control (no site/locale btree) reads the whole table: every 10th question
+
+
+def measure_small_scopes(size: int, data: dict, corpus: tuple, table: list) -> None:
+    """``--small-scopes``: scopes too small for their own HNSW index, as a small site or a rare
+    language is, served by the site/locale btree (migration rag 0008) and, as a control, without it.
+
+    Inside one transaction that is rolled back at the end, ``SMALL_SCOPES`` rows drawn at random
+    move to sites of their own (locale "en") and the table is analysed, so the planner sees them
+    as a real small site. Each question is asked in each small scope exactly as ``retrieve()``
+    sends it; every ``WITHOUT_BTREE_EVERY``-th question is also asked with the btree dropped inside
+    a savepoint (rolled back at once), interleaved with the btree. Recall@10 is against an exact
+    numpy scan of the scope's rows. The rolled-back update leaves dead row versions: VACUUM after."""
+    vectors, _, ids = corpus
+    ef = retrieval_settings().ef_search
+    rng = np.random.default_rng(29)
+    chosen = rng.choice(len(ids), size=sum(SMALL_SCOPES), replace=False)
+    scopes, start = [], 0
+    for k, rows_in_scope in enumerate(SMALL_SCOPES):
+        scopes.append((SMALL_SITE + k, chosen[start : start + rows_in_scope]))
+        start += rows_in_scope
+    variants = [(rows, with_btree) for rows in SMALL_SCOPES for with_btree in (True, False)]
+    rows = {variant: {"latencies": [], "recalls": [], "short": 0, "cpu": 0.0} for variant in variants}
+    plans = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for site, members in scopes:
+            cursor.execute(
+                "UPDATE rag_knowledgechunk SET site_id = %s, locale = 'en' WHERE id = ANY(%s)",
+                [site, ids[members].tolist()],
+            )
+        cursor.execute("ANALYZE rag_knowledgechunk")
+        print(f"  small scopes of {SMALL_SCOPES} rows (sites {SMALL_SITE}+), in a transaction", flush=True)
+
+        def ask(query: np.ndarray, scope, with_btree: bool) -> tuple[float, list[int], float]:
+            cpu = backend_cpu()
+            if with_btree:
+                seconds, got = run_vector(
+                    query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order"
+                )
+            else:
+                with transaction.atomic():  # a savepoint: the btree is back when it ends
+                    cursor.execute("DROP INDEX rag_chunk_site_locale")
+                    seconds, got = run_vector(
+                        query, scope, kind=HNSW_INDEX_TYPE, ef_search=ef, iterative="relaxed_order"
+                    )
+                    transaction.set_rollback(True)
+            return seconds, got, backend_cpu() - cpu
+
+        for n, query in enumerate(data["queries"]):
+            for (site, members), rows_in_scope in zip(scopes, SMALL_SCOPES, strict=True):
+                scope = _scope_sql(site=site, locale="en", within_page=None)
+                sims = vectors[members] @ query
+                expected = set(ids[members[np.argsort(-sims)[:10]]].tolist())
+                order = (True, False) if n % 2 else (False, True)
+                for with_btree in order:
+                    if not with_btree and n % WITHOUT_BTREE_EVERY:
+                        continue
+                    seconds, got, cpu = ask(query, scope, with_btree)
+                    row = rows[(rows_in_scope, with_btree)]
+                    row["latencies"].append(seconds)
+                    row["recalls"].append(len(expected & set(got[:10])) / len(expected))
+                    row["short"] += len(got) < min(CANDIDATES, rows_in_scope)
+                    row["cpu"] += cpu
+            if n % 50 == 49:
+                print(f"    small scopes: {n + 1}/{len(data['queries'])} questions", flush=True)
+        site = scopes[0][0]
+        plans["btree"] = explain(
+            data["queries"][0], _scope_sql(site=site, locale="en", within_page=None), HNSW_INDEX_TYPE
+        )
+        transaction.set_rollback(True)
+    for (rows_in_scope, with_btree), row in rows.items():
+        name = f"{HNSW_INDEX_TYPE} {rows_in_scope}-row scope, {'btree' if with_btree else 'no btree'}"
+        table.append((size, name, row["latencies"], float(np.mean(row["recalls"])), row["short"],
+                      row["cpu"] / len(row["latencies"])))  # fmt: skip
+    print(f"  EXPLAIN {SMALL_SCOPES[0]}-row scope, btree:\n{plans['btree']}", flush=True)
+
+
 AMONG = 2_000  # corpus size for the shape statistics, about the size of the real set compared
 
 
@@ -637,6 +721,10 @@ def main() -> None:
         action="store_true",
         help="also time the 5%% filter with its scope's partial HNSW index (manage.py rag_scope_indexes)",
     )
+    parser.add_argument(
+        "--small-scopes", action="store_true",
+        help="also time scopes of 50-800 rows (too small for a scope index) with and without the site/locale btree",
+    )  # fmt: skip
     parser.add_argument("--scope-min-rows", type=int, default=1_000, help="rag_scope_indexes --min-rows")
     parser.add_argument(
         "--scope-ef", type=int, nargs="+", default=[40, 60, 100],
@@ -692,6 +780,8 @@ def main() -> None:
                 builds["VACUUM"] = with_progress("VACUUM", raw, "VACUUM (FREEZE, ANALYZE) rag_knowledgechunk")
             if not index_exists(raw, "rag_chunk_search_gin"):
                 builds["GIN (full text)"] = with_progress("GIN build", raw, GIN_SQL)
+            if not index_exists(raw, "rag_chunk_site_locale"):
+                builds["btree (site, locale)"] = with_progress("btree build", raw, SITE_LOCALE_SQL)
             ids = np.array([r[0] for r in raw.execute(
                 "SELECT id FROM rag_knowledgechunk WHERE embedder_id = %s ORDER BY id", [EMBEDDER]
             ).fetchall()])  # fmt: skip
@@ -727,6 +817,9 @@ def main() -> None:
             scope_sizes = {}
             if args.scope_indexes:
                 scope_sizes = measure_scopes(size, data, (vectors, labels, ids), texts, args, table, builds)
+            if args.small_scopes:
+                measure_small_scopes(size, data, (vectors, labels, ids), table)
+                with_progress("VACUUM", raw, "VACUUM rag_knowledgechunk")  # the rolled-back moves' dead rows
             cpu = backend_cpu()
             exact = [run_exact(q) for q in data["queries"][:10]]
             table.append((size, "exact scan, no filter", exact, 1.0, 0, (backend_cpu() - cpu) / 10))
