@@ -13,7 +13,7 @@ with no help from the graph's neighbourhoods: the hard case for a filtered HNSW 
 
 Per size, rows are written with binary COPY under a private embedder id, then the full-text GIN
 index, an HNSW index over ``embedding::vector(384)`` and one over ``embedding::halfvec(384)`` (both
-m=16, ef_construction=64, partial on ``dimensions = 384``, as the migrations make them;
+m=16, ef_construction=128, partial on ``dimensions = 384``, as the migrations make them;
 ``--ef-construction`` changes it, ``--rebuild`` drops a kept run's HNSW indexes first) are built
 and timed; the queries are run exactly as ``retrieve()`` runs its vector side
 (``selectors._vector_candidates``: SET LOCAL GUCs + the CTE query, 40 candidates) and timed
@@ -80,7 +80,7 @@ TYPES = ["int4", "int4", "varchar[]", "int4", "varchar", "varchar", "varchar", "
          "varchar", "int4", "varchar", "int2", "vector", "timestamptz", "timestamptz"]  # fmt: skip
 
 
-EF_CONSTRUCTION = 64  # the migrations' (--ef-construction)
+EF_CONSTRUCTION = 128  # the migrations' (--ef-construction)
 
 
 def index_sql(kind: str, ef_construction: int = EF_CONSTRUCTION) -> str:
@@ -736,7 +736,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--ef-construction", type=int, default=EF_CONSTRUCTION,
-        help="the HNSW indexes' ef_construction when this run builds them (the migrations: 64)",
+        help="the HNSW indexes' ef_construction when this run builds them (the migrations: 128)",
     )  # fmt: skip
     parser.add_argument(
         "--rebuild", action="store_true",

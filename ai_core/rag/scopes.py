@@ -19,8 +19,8 @@ SITE_SCOPE_SQL = "({c}site_id = {site} OR ({c}page_id IS NULL AND {c}site_id IS 
 LOCALE_SCOPE_SQL = "{c}locale = {locale}"
 
 PREFIX = "rag_scope_"
-# Graph parameters of the per-dimension indexes (migration rag 0003): same recall per ef_search.
-HNSW_OPTIONS = "m = 16, ef_construction = 64"
+# Graph parameters of the per-dimension indexes (migration rag 0009): same recall per ef_search.
+HNSW_OPTIONS = "m = 16, ef_construction = 128"
 PLAIN_LOCALE = re.compile(r"^[A-Za-z0-9_@.-]{1,20}$")
 
 

@@ -154,6 +154,22 @@ def test_a_qualifying_scope_gets_an_index_and_small_or_dominant_ones_do_not(scop
     assert "Created 0" in run("--min-rows", "50") and "kept 1" in run("--min-rows", "50")
 
 
+def graph_options(index: str) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [index])
+        (options,) = cursor.fetchone()
+    return dict(option.split("=", 1) for option in options)
+
+
+def test_a_scope_index_is_built_with_the_full_indexes_graph_options(scopes):
+    """A scope index is searched at its own breadth on the promise that it is as good a graph as
+    the full index (scopes.HNSW_OPTIONS against the migrations): the two must not drift apart."""
+    run("--min-rows", "50")
+    full = graph_options(FULL_INDEX)
+    assert full == graph_options(b_english_index(scopes))
+    assert full == {"m": "16", "ef_construction": "128"}  # migration rag 0009; 1M recall, BENCHMARKS
+
+
 def test_the_retrieval_query_for_that_scope_uses_its_index(scopes):
     assert FULL_INDEX in plan_of(scopes, site="b", locale="en")
     run("--min-rows", "50")
