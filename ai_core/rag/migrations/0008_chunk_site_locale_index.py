@@ -2,11 +2,12 @@
 
 A scope (one site, one language) too small for its own partial HNSW index (``manage.py
 rag_scope_indexes --min-rows``, 1,000 rows by default) had no index that served its filter. The
-planner then read the whole table: a parallel sequential scan, 110–130 ms for a scope of 50–800
-rows among 100k chunks, ten times that at a million, where the scopes with an index answer in a
-few ms. With this index it reads the scope's rows and sorts them by exact distance: 1.6–5.4 ms,
-recall 1.0 (docs/BENCHMARKS.md, "Small scopes"). Larger scopes keep their HNSW index: the planner
-chooses by the rows it expects.
+planner then read the whole table: a parallel sequential scan, 54–131 ms for a scope of 50–800
+rows among 100k chunks, 460–470 ms at a million (or a full-index walk that stopped short of the
+scope's rows: recall@10 0.885), where the scopes with an index answer in a few ms. With this
+index it reads the scope's rows and sorts them by exact distance: 0.7–3.4 ms, recall 1.0, at
+both sizes (docs/BENCHMARKS.md, "Small scopes"). Larger scopes keep their HNSW index: the
+planner chooses by the rows it expects.
 
 Built ``CONCURRENTLY``: chunks keep being written while it builds (outside a transaction, so this
 migration is not atomic). A build that fails leaves an invalid index behind; ``migrate`` then stops
