@@ -19,6 +19,8 @@ from ai_core.rag.conf import retrieval_settings
 from ai_core.rag.models import KnowledgeChunk, KnowledgeDocument
 from ai_core.rag.selectors import _scope_sql, _search_options, _vector_candidates, _vector_search_sql
 
+from .chunk_rows import write_chunks
+
 pytestmark = pytest.mark.django_db
 
 ROWS, SMALL = 1500, 12  # site 2's English chunks: under 1% of the table
@@ -40,23 +42,11 @@ def table(fake_embedder):
         for site in (BIG_SITE, SMALL_SITE)
     }
     filler = " ".join(f"word{n}" for n in range(120))
-    KnowledgeChunk.objects.bulk_create(
-        [
-            KnowledgeChunk(
-                document=docs[SMALL_SITE if n in small else BIG_SITE],
-                position=n,
-                site_id=SMALL_SITE if n in small else BIG_SITE,
-                locale="en",
-                title="Doc",
-                text=f"passage {n} {filler}",
-                content_hash=f"{n:064x}",
-                embedder_id=fake_embedder.embedder_id,
-                dimensions=384,
-                embedding=vectors[n].tolist(),
-            )
-            for n in range(ROWS)
-        ],
-        batch_size=500,
+    write_chunks(
+        vectors,
+        lambda n: docs[SMALL_SITE if n in small else BIG_SITE],
+        lambda n: f"passage {n} {filler}",
+        fake_embedder.embedder_id,
     )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {KnowledgeChunk._meta.db_table}")

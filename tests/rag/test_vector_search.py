@@ -11,6 +11,8 @@ from ai_core.rag.checks import pgvector_version_check, pgvector_version_problems
 from ai_core.rag.models import KnowledgeChunk, KnowledgeDocument
 from ai_core.rag.selectors import retrieve
 
+from .chunk_rows import write_chunks
+
 pytestmark = pytest.mark.django_db
 
 ROWS, FRENCH = 1000, 20  # the site+locale filter keeps 2% of the rows
@@ -41,23 +43,11 @@ def crowded_index(fake_embedder):
         for scope in ((1, "en"), (2, "fr"))
     }
     french = set(rng.choice(ROWS, FRENCH, replace=False).tolist())
-    KnowledgeChunk.objects.bulk_create(
-        [
-            KnowledgeChunk(
-                document=docs[(2, "fr") if n in french else (1, "en")],
-                position=n,
-                site_id=2 if n in french else 1,
-                locale="fr" if n in french else "en",
-                title="Doc",
-                text=f"filler passage {n}",
-                content_hash=f"{n:064x}",
-                embedder_id=fake_embedder.embedder_id,
-                dimensions=384,
-                embedding=vectors[n].tolist(),
-            )
-            for n in range(ROWS)
-        ],
-        batch_size=500,
+    write_chunks(
+        vectors,
+        lambda n: docs[(2, "fr") if n in french else (1, "en")],
+        lambda n: f"filler passage {n}",
+        fake_embedder.embedder_id,
     )
     with connection.cursor() as cursor:
         for switch in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
