@@ -80,6 +80,8 @@ class _Opened:
     client_address: str
     # The outcome per the row, when the row says the request is finished (or held for review).
     row_final: str | None
+    # Held for review: its stream is never replayed, even if the worker could not empty it.
+    held: bool = False
 
 
 def _open(request: HttpRequest, request_id: uuid.UUID) -> _Opened:
@@ -100,6 +102,7 @@ def _open(request: HttpRequest, request_id: uuid.UUID) -> _Opened:
             owner=owner,
             client_address=client_key(request),
             row_final=_final_from_row(ai_request) if finished else None,
+            held=ai_request.status == AIRequest.Status.AWAITING_REVIEW,
         )
     finally:
         for connection in connections.all(initialized_only=True):
@@ -162,6 +165,11 @@ async def _relay(
         elif final is None and opened.row_final is not None:
             # Finished per the row, yet Redis has no final event (lost in a Redis restart): replay
             # what is left, then the row's outcome, rather than wait for an event that never comes.
+            # Not for a held answer: the worker empties its stream at the hold, and if Redis was
+            # gone then, what is left is text sent before the hold.
+            if opened.held:
+                yield opened.row_final
+                return
             async for entry_id, event, data in _read(client, key, after, block_ms=None, gone=gone):
                 yield _sse(event, data, entry_id)
                 if event in TERMINAL_EVENTS:

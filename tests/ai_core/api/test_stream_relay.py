@@ -111,6 +111,21 @@ def test_an_answer_awaiting_review_never_reaches_the_stream_as_text(client, owne
     assert "Flagged text" not in body
 
 
+def test_a_held_answer_whose_stream_was_never_emptied_replays_none_of_it(client, owner, ai_request):
+    # The worker streamed two checked sentences, then the whole answer was held; Redis was gone at
+    # that moment, so the stream was neither emptied nor ended. Back up, it still holds them.
+    stream_publish(ai_request.pk, "delta", {"text": "Refunds are possible "})
+    stream_publish(ai_request.pk, "delta", {"text": "within 30 days [1]."})
+    ai_request.status = AIRequest.Status.AWAITING_REVIEW
+    ai_request.result = "Refunds are possible within 30 days [1]. And more."
+    ai_request.save()
+    client.force_login(owner)
+    events = read_stream(client, ai_request)
+    assert [e["event"] for e in events] == ["done"]
+    assert events[0]["data"]["status"] == "awaiting_review"
+    assert "Refunds" not in json.dumps(events)
+
+
 def test_another_users_stream_is_404(client, ai_request, django_user_model):
     publish_answer(ai_request)
     client.force_login(django_user_model.objects.create_user("other", "o@example.com", "pw-other-12"))
