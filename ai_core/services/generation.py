@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from ai_core import conf, providers
@@ -25,7 +26,7 @@ from ai_core.providers.errors import (
     ProviderStreamInterrupted,
     ProviderTimeout,
 )
-from ai_core.resilience.breaker import CircuitOpenError
+from ai_core.resilience.breaker import CircuitOpenError, Permit
 from ai_core.resilience.runtime import breaker_for
 from ai_core.routing import CHEAPER_TIER, route_model
 from ai_core.services.usage import usage_log_record
@@ -224,9 +225,9 @@ def generate_with_fallbacks(
         try:
             result = _stream_into(provider, generation, sink or StreamSink(), started=started, parts=parts)
         except GenerationCancelled as cancelled:
-            permit.success()
             _log(request, spec, attempt=attempt, provider=cancelled.result.provider, model=cancelled.result.model,
                  usage=cancelled.result.usage, latency_ms=int((time.monotonic() - started) * 1000))  # fmt: skip
+            _record(permit, succeeded=True)
             raise
         except (ProviderError, SoftTimeLimitExceeded) as err:
             if (soft_limit := _soft_time_limit_in(err)) is not None:
@@ -238,18 +239,31 @@ def generate_with_fallbacks(
                 if soft_limit is err:
                     raise
                 raise soft_limit from err
-            if err.retryable or isinstance(err, ProviderAuthError):
-                permit.failure()
             _log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(),
                  latency_ms=int((time.monotonic() - started) * 1000), outcome=LLMUsageLog.Outcome.ERROR,
                  error_code=err.code)  # fmt: skip
+            if err.retryable or isinstance(err, ProviderAuthError):
+                _record(permit, succeeded=False)
             logger.warning("provider %s/%s failed for %s: %s", link.provider, model, request.pk, err.code)
             errors.append(err)
             if not (err.retryable or isinstance(err, ProviderAuthError)):
                 break  # a bad request fails the same way everywhere
             continue
-        permit.success()
         _log(request, spec, attempt=attempt, provider=result.provider, model=result.model, usage=result.usage,
              latency_ms=result.latency_ms or int((time.monotonic() - started) * 1000))  # fmt: skip
+        _record(permit, succeeded=True)
         return result
     raise AllProvidersFailed(errors)
+
+
+def _record(permit: Permit, *, succeeded: bool) -> None:
+    """Tell the circuit breaker how the call went. The call's usage row is written first: should
+    Redis (the breakers' state) be gone by now, the call, paid for, still counts, and its answer is
+    still used; the breaker only misses one observation."""
+    try:
+        permit.success() if succeeded else permit.failure()
+    except redis.RedisError as err:
+        outcome = "success" if succeeded else "failure"
+        logger.warning(
+            "circuit %s: %s not recorded (Redis unavailable): %s", permit.breaker.name, outcome, err
+        )

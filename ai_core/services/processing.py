@@ -176,15 +176,59 @@ def _finish(
 def _publish_final(request: AIRequest, spec) -> None:
     """End the stream. A held output's stream is emptied first (XTRIM keeps the stream's last id,
     so a resuming client still gets what follows), so a page that connects or reconnects later
-    never replays sentences sent before the hold; a streaming page is told to drop its text."""
-    if request.status == AIRequest.Status.AWAITING_REVIEW:
-        shared_redis().xtrim(stream_key(request.pk), maxlen=0)
-        if streams_to_visitor(spec):
-            stream_publish(request.pk, "reset")
-    done_event_publish(request=request)
+    never replays sentences sent before the hold; a streaming page is told to drop its text.
+
+    The request is stored by now. Without Redis the stream cannot be ended: the page's relay and the
+    poll API answer from the row, and the relay never replays a held request's stream (see
+    ``ai_core.api.stream``), trimmed or not."""
+    try:
+        if request.status == AIRequest.Status.AWAITING_REVIEW:
+            shared_redis().xtrim(stream_key(request.pk), maxlen=0)
+            if streams_to_visitor(spec):
+                stream_publish(request.pk, "reset")
+        done_event_publish(request=request)
+    except redis.RedisError as err:
+        logger.warning("could not end the stream of ai_request %s (Redis unavailable): %s", request.pk, err)
+
+
+class _StreamPublisher:
+    """The answer's stream, published as the provider writes. From its first token the answer is
+    paid for, so losing Redis (the stream, the Stop flag) must not lose the answer: the first Redis
+    error ends publishing for the rest of this answer (each later attempt could wait out a
+    timeout), generation goes on, and the stored answer reaches the page through the relay's
+    fallback to the row or the poll API. Stop cannot be seen meanwhile: the flag is in Redis too."""
+
+    def __init__(self, request_id) -> None:
+        self.request_id = request_id
+        self.lost = False
+
+    def publish(self, event: str, data: dict | None = None) -> None:
+        if self.lost:
+            return
+        try:
+            stream_publish(self.request_id, event, data)
+        except redis.RedisError as err:
+            self._lose(err)
+
+    def cancelled(self) -> bool:
+        if self.lost:
+            return False
+        try:
+            return is_cancelled(self.request_id)
+        except redis.RedisError as err:
+            self._lose(err)
+            return False
+
+    def _lose(self, err: Exception) -> None:
+        self.lost = True
+        logger.warning(
+            "answer stream of ai_request %s lost (Redis unavailable: %s); generating on, the answer "
+            "is stored for the poll API", self.request_id, err,
+        )  # fmt: skip
 
 
 def _stream_sink(request: AIRequest, spec, sources=()) -> tuple[StreamSink, GatedStream | None]:
+    stream = _StreamPublisher(request.pk)
     if not streams_to_visitor(spec):
         # None of the text is streamed; one text-free "progress" event tells the page that the
         # answer is being written (and that Stop now keeps a partial answer for review).
@@ -193,13 +237,13 @@ def _stream_sink(request: AIRequest, spec, sources=()) -> tuple[StreamSink, Gate
         def progress(_text: str) -> None:
             if not started:
                 started.append(True)
-                stream_publish(request.pk, "progress")
+                stream.publish("progress")
 
-        return StreamSink(on_delta=progress, should_stop=lambda: is_cancelled(request.pk)), None
+        return StreamSink(on_delta=progress, should_stop=stream.cancelled), None
     sink = StreamSink(
-        on_delta=lambda text: stream_publish(request.pk, "delta", {"text": text}),
-        on_reset=lambda: stream_publish(request.pk, "reset"),
-        should_stop=lambda: is_cancelled(request.pk),
+        on_delta=lambda text: stream.publish("delta", {"text": text}),
+        on_reset=lambda: stream.publish("reset"),
+        should_stop=stream.cancelled,
     )
     check = stream_gate(spec)
     if check is None:

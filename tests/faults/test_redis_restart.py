@@ -7,6 +7,7 @@ stopped may not, and the recovery sweep queues its request again (see the scenar
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -48,10 +49,24 @@ def test_a_redis_restart_mid_run_loses_no_request_and_healthz_tracks_it(
         response = visitor.ask(f"Question {n}: how long do refunds take?")
         assert response.status_code == 202, response.text
         ids.append(response.json()["id"])
+
+    def question_calls() -> list[dict]:
+        return [
+            c
+            for c in fake_provider.requests_for(path="/v1/messages")
+            if "refunds take?" in json.dumps(c["body"])
+        ]
+
+    def answered_and_one_under_way() -> bool:
+        # Two answers done, and a call the provider has received and is still answering (its
+        # 1 s latency): Redis stops under it, so its answer arrives while Redis is down.
+        done = AIRequest.objects.filter(pk__in=ids, status=AIRequest.Status.DONE).count()
+        return done >= 2 and len(question_calls()) > LLMUsageLog.objects.filter(request_id__in=ids).count()
+
     wait_for(
-        lambda: AIRequest.objects.filter(pk__in=ids, status=AIRequest.Status.DONE).count() >= 2,
+        answered_and_one_under_way,
         timeout=60,
-        message=f"no request finished before the restart:\n{stack.worker_log()}",
+        message=f"no request finished, or none under way, before the restart:\n{stack.worker_log()}",
     )
 
     private_redis.stop()
@@ -90,6 +105,23 @@ def test_a_redis_restart_mid_run_loses_no_request_and_healthz_tracks_it(
         )
     )
     fault_counts.duplicated = len(ok_rows) - len(set(ok_rows))
+    # Every call the provider received for these questions is logged with its cost (OK or error),
+    # and an answer the provider gave is never thrown away: a request with an OK call ends done.
+    # The call under way when Redis stopped finishes while it is down, with no stream, breaker or
+    # budget counter to write to.
+    calls = question_calls()
+    logged_calls = (
+        LLMUsageLog.objects.filter(
+            request_id__in=ids, provider="anthropic", operation=LLMUsageLog.Operation.GENERATION
+        )
+        .exclude(error_code="circuit_open")
+        .count()
+    )  # a link skipped for an open circuit made no call
+    answered_not_done = sorted(
+        str(pk)
+        for pk, status in statuses.items()
+        if str(pk) in {str(r) for r in ok_rows} and status != AIRequest.Status.DONE
+    )
     open_reservations = BudgetReservation.objects.filter(request_id__in=ids, settled_at__isnull=True)
     left_open = open_reservations.count()
     # A request that failed while Redis was down ends at once, but its settlement (Redis counters)
@@ -100,12 +132,15 @@ def test_a_redis_restart_mid_run_loses_no_request_and_healthz_tracks_it(
     unsettled = open_reservations.count()
     fault_counts.notes.append(
         f"statuses: {sorted(statuses.values())}; queued again by the recovery sweep: {requeued}; "
-        f"reservations left open by the outage: {left_open}, after the recovery sweep: {unsettled}"
+        f"reservations left open by the outage: {left_open}, after the recovery sweep: {unsettled}; "
+        f"provider calls {len(calls)}, logged {logged_calls}"
     )
 
     assert refused.status_code == 503, refused.text
     assert fault_counts.lost == 0, f"{statuses}\n{stack.worker_log()}"
     assert fault_counts.duplicated == 0
+    assert logged_calls == len(calls), f"{len(calls)} provider calls, {logged_calls} logged"
+    assert not answered_not_done, f"answered by the provider but not shown: {answered_not_done}"
     assert unsettled == 0
     assert stack.http_500 == 0
     visitor.close()

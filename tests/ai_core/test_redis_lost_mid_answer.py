@@ -1,0 +1,130 @@
+"""Redis (the answer stream, the breakers, the budget counters) lost while the provider is answering.
+
+The provider's answer is paid for by then: it must be stored, shown and charged, not thrown away
+and asked for again. Redis is "stopped" by failing every command on every connection from the
+moment the worker publishes the answer's first text, as a stopped server refuses them.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.contrib.auth import get_user_model
+
+from ai_core.budgets.models import BudgetReservation
+from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.providers import reset_providers
+from ai_core.services import processing
+from ai_core.services.recovery import ai_requests_recover_stalled
+from ai_core.services.requests import ai_request_submit
+from ai_core.tasks import process_ai_request
+
+pytestmark = pytest.mark.django_db
+
+USAGE = {
+    "input_tokens": 900,
+    "output_tokens": 40,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+}
+
+
+class RedisSwitch:
+    """Every Redis command fails with ConnectionError while ``down``, whichever client sends it."""
+
+    def __init__(self, monkeypatch):
+        self.down = False
+        self.refused = 0
+        real = redis.connection.AbstractConnection.send_packed_command
+
+        def send(connection, command, check_health=True):
+            if self.down:
+                self.refused += 1
+                raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+            return real(connection, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+
+
+@pytest.fixture
+def claude(settings, fake_provider):
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "GENERATION_PROVIDERS": {
+            **settings.AI_CORE["GENERATION_PROVIDERS"],
+            "anthropic": {
+                "CLASS": "ai_core.providers.anthropic.AnthropicProvider",
+                "OPTIONS": {"api_key": "sk-ant-test", "base_url": fake_provider.base_url, "max_retries": 0},
+            },
+        },
+        "DEFAULT_GENERATION_PROVIDER": "anthropic",
+        "FALLBACK_TO_LOCAL": False,
+    }
+    reset_providers()
+    yield fake_provider
+    reset_providers()
+
+
+@pytest.fixture
+def redis_switch(monkeypatch):
+    switch = RedisSwitch(monkeypatch)
+    yield switch
+    switch.down = False
+
+
+def submitted(text: str) -> AIRequest:
+    user = get_user_model().objects.create_user("asker", "asker@example.com", "pw-asker-1")
+    return ai_request_submit(prompt_key="content_classify", payload={"text": text}, user=user)
+
+
+def stop_redis_at_first_text(monkeypatch, switch: RedisSwitch) -> None:
+    real = processing.stream_publish
+
+    def publish(request_id, event, data=None):
+        if event == "delta":
+            switch.down = True
+        return real(request_id, event, data)
+
+    monkeypatch.setattr(processing, "stream_publish", publish)
+
+
+def test_redis_lost_while_the_provider_answers_keeps_the_answer_and_charges_it_once(
+    claude, redis_switch, monkeypatch
+):
+    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    request = submitted("Where is my invoice?")
+    reservation = BudgetReservation.objects.get(request=request)
+    stop_redis_at_first_text(monkeypatch, redis_switch)
+
+    process_ai_request.apply(args=[str(request.pk)])
+
+    assert redis_switch.refused > 0  # Redis really was unreachable for the rest of the answer
+    request.refresh_from_db()
+    assert (request.status, request.result, request.error_code) == (AIRequest.Status.DONE, "billing", "")
+    # One paid call, logged with its tokens and cost; the answer was not asked for a second time.
+    assert len(claude.requests_for(path="/v1/messages")) == 1
+    (log,) = LLMUsageLog.objects.filter(request=request)
+    assert (log.outcome, log.input_tokens, log.output_tokens) == (LLMUsageLog.Outcome.OK, 900, 40)
+    assert log.cost_usd > 0
+    # The budget counters were unreachable: the hold stays open, and is charged what the answer
+    # used once Redis is back and the recovery sweep runs (beat, every minute).
+    reservation.refresh_from_db()
+    assert reservation.settled_at is None
+    redis_switch.down = False
+    report = ai_requests_recover_stalled()
+    reservation.refresh_from_db()
+    assert report.settled == 1
+    assert reservation.actual_tokens == 940
+
+
+def test_the_poll_api_shows_the_answer_kept_while_redis_was_down(claude, redis_switch, monkeypatch, client):
+    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    request = submitted("Where is my invoice?")
+    client.force_login(request.user)
+    stop_redis_at_first_text(monkeypatch, redis_switch)
+
+    process_ai_request.apply(args=[str(request.pk)])
+    redis_switch.down = False
+
+    body = client.get(f"/api/ai/requests/{request.pk}/").json()
+    assert (body["status"], body["result"]) == ("done", "billing")
