@@ -29,6 +29,7 @@ from ai_core.providers.errors import (
 from ai_core.resilience.breaker import CircuitOpenError, Permit
 from ai_core.resilience.runtime import breaker_for
 from ai_core.routing import CHEAPER_TIER, route_model
+from ai_core.services.kept_answers import answer_keep
 from ai_core.services.usage import usage_log_record
 
 __all__: list[str] = []
@@ -249,8 +250,12 @@ def generate_with_fallbacks(
             if not (err.retryable or isinstance(err, ProviderAuthError)):
                 break  # a bad request fails the same way everywhere
             continue
+        result.latency_ms = result.latency_ms or int((time.monotonic() - started) * 1000)
+        # Paid for: kept until the request is stored, so a retry after a database error stores
+        # this answer instead of asking again (``kept_answers``).
+        answer_keep(request_id=request.pk, attempt=attempt, result=result)
         _log(request, spec, attempt=attempt, provider=result.provider, model=result.model, usage=result.usage,
-             latency_ms=result.latency_ms or int((time.monotonic() - started) * 1000))  # fmt: skip
+             latency_ms=result.latency_ms)  # fmt: skip
         _record(permit, succeeded=True)
         return result
     raise AllProvidersFailed(errors)

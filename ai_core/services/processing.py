@@ -34,6 +34,7 @@ from ai_core.services.generation import (
     generate_with_fallbacks,
     generation_request_for,
 )
+from ai_core.services.kept_answers import KeptAnswer, answer_kept, answer_kept_drop
 from ai_core.services.review_outcome import done_event_publish
 from ai_core.services.usage import usage_log_record
 from ai_core.signals import request_flagged
@@ -347,6 +348,34 @@ def _serve_approved(request: AIRequest, spec, reused: ReusedAnswer, *, attempt: 
     return ProcessOutcome(status=AIRequest.Status.DONE)
 
 
+def _serve_kept(request: AIRequest, spec, kept: KeptAnswer) -> ProcessOutcome:
+    """An earlier attempt's answer, paid for but not stored (the database failed after the
+    call): stored now, through the same gate, and its call logged once, with that attempt's number.
+    The page is told to drop what it was shown of the earlier attempt and gets the whole text."""
+    result = kept.result
+    context = build_context(request=request, spec=spec)
+    logged = LLMUsageLog.objects.filter(
+        request=request, operation=LLMUsageLog.Operation.GENERATION, outcome=LLMUsageLog.Outcome.OK,
+        attempt=kept.attempt, provider=result.provider, model=result.model,
+    ).exists()  # fmt: skip
+    if not logged:
+        usage_log_record(
+            request=request, operation=LLMUsageLog.Operation.GENERATION, prompt_key=spec.key,
+            prompt_version=request.prompt_version, provider=result.provider, model=result.model,
+            usage=result.usage, latency_ms=result.latency_ms, attempt=kept.attempt,
+        )  # fmt: skip
+    logger.info("ai_request %s: storing the answer of attempt %s, not asking again", request.pk, kept.attempt)
+    sink, gated = _stream_sink(request, spec, context.sources)
+    sink.on_reset()
+    sink.on_delta(result.text)
+    status = _complete(
+        request, spec, text=result.text, provider=result.provider, model=result.model,
+        sources=context.sources, gated=gated,
+    )  # fmt: skip
+    answer_kept_drop(request_id=request.pk)
+    return ProcessOutcome(status=status)
+
+
 def _generate(
     request: AIRequest, *, attempt: int, final_attempt: bool, deadline: float | None
 ) -> ProcessOutcome:
@@ -354,6 +383,9 @@ def _generate(
     if spec.version != request.prompt_version:
         # A publish landed between submit and now: record the version that actually answers.
         _mark(request, prompt_version=spec.version)
+    kept = answer_kept(request_id=request.pk)
+    if kept is not None:
+        return _serve_kept(request, spec, kept)
     reused = reusable_answer(request=request, spec=spec)
     if reused is not None and (served := _serve_approved(request, spec, reused, attempt=attempt)):
         return served
@@ -408,6 +440,7 @@ def _generate(
         request, spec, text=result.text, provider=result.provider, model=result.model,
         sources=context.sources, gated=gated,
     )  # fmt: skip
+    answer_kept_drop(request_id=request.pk)
     if status != AIRequest.Status.DONE:
         # Held for review: a repeat must be generated (and judged) again, not served from the cache.
         return ProcessOutcome(status=status)

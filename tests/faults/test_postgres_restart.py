@@ -135,3 +135,93 @@ def test_a_postgres_crash_mid_indexing_leaves_a_consistent_index_after_retries(
     assert reused == total == sum(len(rows) for rows in chunks.values())
     assert after == chunks
     assert set(summaries) == set(page_ids)
+
+
+REQUESTS = 6
+
+
+def _requests(cluster, ids: list[str]) -> dict[str, str]:
+    with cluster.connect() as conn:
+        return {
+            str(pk): status
+            for pk, status in conn.execute(
+                "SELECT id, status FROM ai_core_airequest WHERE id = ANY(%s::uuid[])", [ids]
+            ).fetchall()
+        }
+
+
+def _usage(cluster, ids: list[str]) -> list[tuple[str, str, int]]:
+    with cluster.connect() as conn:
+        rows = conn.execute(
+            "SELECT request_id, outcome, input_tokens FROM ai_core_llmusagelog "
+            "WHERE request_id = ANY(%s::uuid[]) AND operation = 'generation'",
+            [ids],
+        ).fetchall()
+    return [(str(r), outcome, tokens) for r, outcome, tokens in rows]
+
+
+def test_a_postgres_crash_while_the_provider_answers_stores_each_answer_once(
+    fault_stack, fake_provider, private_postgres_cluster, fault_counts
+):
+    """The call under way when PostgreSQL crashes comes back while it is down: its usage row and its
+    request cannot be written, and the task retries. The retry stores the answer it already has
+    (kept in Redis) instead of asking the provider again: one call, one usage row per request."""
+    started = time.monotonic()
+    cluster = private_postgres_cluster
+    fake_provider.script(path="/v1/messages", latency=1.0, reply="billing", times=10_000)
+    env = {
+        "DATABASE_URL": cluster.url,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "ANTHROPIC_BASE_URL": fake_provider.base_url,
+        "AI_FALLBACK_TO_LOCAL": "false",
+    }
+    stack = fault_stack("pg-answer", web=False, **env)
+    seed_env = {**env, "LECTERN_TEST_ID": stack.test_id, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    ids = json.loads(
+        run_module("tests.faults.pg_requests", str(REQUESTS), env=seed_env).strip().splitlines()[-1]
+    )
+
+    def calls() -> int:
+        return sum(
+            "where is it?" in json.dumps(c["body"]) for c in fake_provider.requests_for(path="/v1/messages")
+        )
+
+    def one_done_and_one_under_way() -> bool:
+        try:
+            done = sum(s == "done" for s in _requests(cluster, ids).values())
+            logged = len(_usage(cluster, ids))
+        except Exception:  # noqa: BLE001 - not expected before the crash; poll again
+            return False
+        return done >= 1 and calls() > logged
+
+    wait_for(one_done_and_one_under_way, timeout=90, message=f"no call under way:\n{stack.worker_log()}")
+    cluster.restart(down_for=3, mode="immediate")  # every session dies while the call is answered
+
+    def all_finished():
+        try:
+            statuses = _requests(cluster, ids)
+        except Exception:  # noqa: BLE001 - the cluster is coming back
+            return None
+        return (
+            statuses if len(statuses) == REQUESTS and all(s in FINISHED for s in statuses.values()) else None
+        )
+
+    statuses = wait_for(all_finished, timeout=120, message=f"requests not finished:\n{stack.worker_log()}")
+    usage = _usage(cluster, ids)
+    kept = stack.worker_log_full().count("not asking again")
+    fault_counts.attempted = REQUESTS
+    fault_counts.completed = sum(s == "done" for s in statuses.values())
+    fault_counts.failed_cleanly = sum(s == "failed" for s in statuses.values())
+    ok = [r for r, outcome, _ in usage if outcome == "ok"]
+    fault_counts.duplicated = len(ok) - len(set(ok))
+    fault_counts.seconds = time.monotonic() - started
+    fault_counts.notes.append(
+        f"PostgreSQL crashed with a call under way; provider calls {calls()}, usage rows {len(usage)} "
+        f"({len(ok)} ok); answers stored by a retry without a new call: {kept}"
+    )
+
+    assert sorted(statuses.values()) == ["done"] * REQUESTS, f"{statuses}\n{stack.worker_log()}"
+    assert calls() == REQUESTS, f"{calls()} calls for {REQUESTS} requests:\n{stack.worker_log()}"
+    assert sorted(ok) == sorted(ids) and len(usage) == REQUESTS, usage
+    assert all(tokens > 0 for _, _, tokens in usage)

@@ -1,8 +1,12 @@
-"""Redis (the answer stream, the breakers, the budget counters) lost while the provider is answering.
+"""Redis or PostgreSQL lost while, or just after, the provider answers.
 
-The provider's answer is paid for by then: it must be stored, shown and charged, not thrown away
-and asked for again. Redis is "stopped" by failing every command on every connection from the
-moment the worker publishes the answer's first text, as a stopped server refuses them.
+The provider's answer is paid for by then: it must be stored, shown (or held for review, as its
+prompt says) and charged once, not thrown away and asked for again.
+
+Redis is "stopped" by failing every command on every connection from the moment the worker
+publishes the answer's first text, as a stopped server refuses them. PostgreSQL is "lost" by the
+first write after the call raising the error psycopg raises for a closed connection; the task then
+retries (the next attempt is run here directly).
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import pytest
 import redis
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.providers import reset_providers
-from ai_core.services import processing
+from ai_core.services import generation, processing
+from ai_core.services.processing import ai_request_process
 from ai_core.services.recovery import ai_requests_recover_stalled
 from ai_core.services.requests import ai_request_submit
 from ai_core.tasks import process_ai_request
@@ -72,9 +78,9 @@ def redis_switch(monkeypatch):
     switch.down = False
 
 
-def submitted(text: str) -> AIRequest:
+def submitted(text: str, *, prompt_key: str = "content_classify", variable: str = "text") -> AIRequest:
     user = get_user_model().objects.create_user("asker", "asker@example.com", "pw-asker-1")
-    return ai_request_submit(prompt_key="content_classify", payload={"text": text}, user=user)
+    return ai_request_submit(prompt_key=prompt_key, payload={variable: text}, user=user)
 
 
 def stop_redis_at_first_text(monkeypatch, switch: RedisSwitch) -> None:
@@ -128,3 +134,76 @@ def test_the_poll_api_shows_the_answer_kept_while_redis_was_down(claude, redis_s
 
     body = client.get(f"/api/ai/requests/{request.pk}/").json()
     assert (body["status"], body["result"]) == ("done", "billing")
+
+
+def fail_once(monkeypatch, module, name: str) -> list[int]:
+    """``module.name`` raises OperationalError the first time it is called, as a write does when
+    PostgreSQL has just gone away; later calls go through."""
+    real, calls = getattr(module, name), []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, flaky)
+    return calls
+
+
+def calls_to_claude(fake) -> int:
+    return len(fake.requests_for(path="/v1/messages"))
+
+
+def test_postgres_lost_before_the_usage_row_the_retry_stores_the_answer_and_logs_the_call_once(
+    claude, monkeypatch
+):
+    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    request = submitted("Where is my invoice?")
+    fail_once(monkeypatch, generation, "usage_log_record")
+
+    with pytest.raises(OperationalError):
+        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
+    outcome = ai_request_process(request_id=str(request.pk), attempt=2)
+
+    request.refresh_from_db()
+    assert (outcome.status, request.status, request.result) == ("done", AIRequest.Status.DONE, "billing")
+    assert calls_to_claude(claude) == 1  # not asked again
+    (log,) = LLMUsageLog.objects.filter(request=request)
+    assert (log.outcome, log.attempt, log.input_tokens, log.output_tokens) == ("ok", 1, 900, 40)
+
+
+def test_postgres_lost_storing_the_request_the_retry_stores_it_without_a_second_call_or_charge(
+    claude, monkeypatch
+):
+    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    request = submitted("Where is my invoice?")
+    fail_once(monkeypatch, processing, "_finish")
+
+    with pytest.raises(OperationalError):
+        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
+    ai_request_process(request_id=str(request.pk), attempt=2)
+    # A third delivery of the same message (a redelivery) finds the request stored.
+    assert ai_request_process(request_id=str(request.pk), attempt=3).skipped
+
+    request.refresh_from_db()
+    assert (request.status, request.result) == (AIRequest.Status.DONE, "billing")
+    assert calls_to_claude(claude) == 1
+    assert LLMUsageLog.objects.filter(request=request).count() == 1
+    reservation = BudgetReservation.objects.get(request=request)
+    assert (reservation.settled_at is not None, reservation.actual_tokens) == (True, 940)
+
+
+def test_a_kept_answer_still_passes_the_gate_and_waits_for_a_reviewer(claude, monkeypatch):
+    claude.script(path="/v1/messages", reply="The notice period is 30 days.", usage=USAGE, times=5)
+    request = submitted("Either party may end this with 30 days notice.", prompt_key="contract_analysis",
+                        variable="clause")  # fmt: skip
+    fail_once(monkeypatch, processing, "_finish")
+
+    with pytest.raises(OperationalError):
+        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
+    ai_request_process(request_id=str(request.pk), attempt=2)
+
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.AWAITING_REVIEW  # "always" reviewed: never shown unreviewed
+    assert calls_to_claude(claude) == 1
