@@ -1,6 +1,6 @@
 """PostgreSQL crashes and restarts while the worker is indexing pages: after the task retries, the
 knowledge index is consistent (what a fresh re-index would produce, no duplicates, every page
-marked indexed).
+marked indexed). And while a provider call is under way: each answer is stored once, from one call.
 
 The worker runs on a private PostgreSQL cluster (``private_postgres_cluster``), so the crash
 never touches the shared server; the checks read that cluster over psycopg. Embeddings come from
