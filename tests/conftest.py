@@ -349,6 +349,28 @@ def fake_provider(fake_provider_server: FakeProviderServer) -> Iterator[FakeProv
     fake_provider_server.reset()
 
 
+def generate_with_fake_claude(settings, fake: FakeProviderServer, **ai_core: object) -> None:
+    """This process's AI settings: Anthropic's SDK pointed at ``fake`` as the only generation
+    provider (no local fallback), plus ``ai_core`` overrides. The built providers are forgotten,
+    so the next call builds its client from these settings; reset them again after the test."""
+    from ai_core.providers import reset_providers
+
+    settings.AI_CORE = {
+        **settings.AI_CORE,
+        "GENERATION_PROVIDERS": {
+            **settings.AI_CORE["GENERATION_PROVIDERS"],
+            "anthropic": {
+                "CLASS": "ai_core.providers.anthropic.AnthropicProvider",
+                "OPTIONS": {"api_key": "sk-ant-test", "base_url": fake.base_url, "max_retries": 0},
+            },
+        },
+        "DEFAULT_GENERATION_PROVIDER": "anthropic",
+        "FALLBACK_TO_LOCAL": False,
+        **ai_core,
+    }
+    reset_providers()
+
+
 @pytest.fixture
 def fake_provider_url(fake_provider: FakeProviderServer) -> str:
     """Root URL: Anthropic's ``base_url`` as is; OpenAI clients append ``/v1``."""

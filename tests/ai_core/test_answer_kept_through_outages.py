@@ -24,6 +24,7 @@ from ai_core.services.processing import ai_request_process
 from ai_core.services.recovery import ai_requests_recover_stalled
 from ai_core.services.requests import ai_request_submit
 from ai_core.tasks import process_ai_request
+from tests.conftest import generate_with_fake_claude
 
 pytestmark = pytest.mark.django_db
 
@@ -54,19 +55,7 @@ class RedisSwitch:
 
 @pytest.fixture
 def claude(settings, fake_provider):
-    settings.AI_CORE = {
-        **settings.AI_CORE,
-        "GENERATION_PROVIDERS": {
-            **settings.AI_CORE["GENERATION_PROVIDERS"],
-            "anthropic": {
-                "CLASS": "ai_core.providers.anthropic.AnthropicProvider",
-                "OPTIONS": {"api_key": "sk-ant-test", "base_url": fake_provider.base_url, "max_retries": 0},
-            },
-        },
-        "DEFAULT_GENERATION_PROVIDER": "anthropic",
-        "FALLBACK_TO_LOCAL": False,
-    }
-    reset_providers()
+    generate_with_fake_claude(settings, fake_provider)
     yield fake_provider
     reset_providers()
 
@@ -155,19 +144,26 @@ def calls_to_claude(fake) -> int:
     return len(fake.requests_for(path="/v1/messages"))
 
 
+def answered_after_a_database_error(claude, monkeypatch, module, name: str, *, reply: str = "billing",
+                                    **submit) -> AIRequest:  # fmt: skip
+    """Submit, let ``module.name`` fail the first attempt after the provider's answer, as a lost
+    PostgreSQL does, then run the task's next attempt; the request as stored."""
+    claude.script(path="/v1/messages", reply=reply, usage=USAGE, times=5)
+    request = submitted(**{"text": "Where is my invoice?", **submit})
+    fail_once(monkeypatch, module, name)
+    with pytest.raises(OperationalError):
+        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
+    ai_request_process(request_id=str(request.pk), attempt=2)
+    request.refresh_from_db()
+    return request
+
+
 def test_postgres_lost_before_the_usage_row_the_retry_stores_the_answer_and_logs_the_call_once(
     claude, monkeypatch
 ):
-    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
-    request = submitted("Where is my invoice?")
-    fail_once(monkeypatch, generation, "usage_log_record")
+    request = answered_after_a_database_error(claude, monkeypatch, generation, "usage_log_record")
 
-    with pytest.raises(OperationalError):
-        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
-    outcome = ai_request_process(request_id=str(request.pk), attempt=2)
-
-    request.refresh_from_db()
-    assert (outcome.status, request.status, request.result) == ("done", AIRequest.Status.DONE, "billing")
+    assert (request.status, request.result) == (AIRequest.Status.DONE, "billing")
     assert calls_to_claude(claude) == 1  # not asked again
     (log,) = LLMUsageLog.objects.filter(request=request)
     assert (log.outcome, log.attempt, log.input_tokens, log.output_tokens) == ("ok", 1, 900, 40)
@@ -176,17 +172,10 @@ def test_postgres_lost_before_the_usage_row_the_retry_stores_the_answer_and_logs
 def test_postgres_lost_storing_the_request_the_retry_stores_it_without_a_second_call_or_charge(
     claude, monkeypatch
 ):
-    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
-    request = submitted("Where is my invoice?")
-    fail_once(monkeypatch, processing, "_finish")
-
-    with pytest.raises(OperationalError):
-        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
-    ai_request_process(request_id=str(request.pk), attempt=2)
+    request = answered_after_a_database_error(claude, monkeypatch, processing, "_finish")
     # A third delivery of the same message (a redelivery) finds the request stored.
     assert ai_request_process(request_id=str(request.pk), attempt=3).skipped
 
-    request.refresh_from_db()
     assert (request.status, request.result) == (AIRequest.Status.DONE, "billing")
     assert calls_to_claude(claude) == 1
     assert LLMUsageLog.objects.filter(request=request).count() == 1
@@ -195,15 +184,10 @@ def test_postgres_lost_storing_the_request_the_retry_stores_it_without_a_second_
 
 
 def test_a_kept_answer_still_passes_the_gate_and_waits_for_a_reviewer(claude, monkeypatch):
-    claude.script(path="/v1/messages", reply="The notice period is 30 days.", usage=USAGE, times=5)
-    request = submitted("Either party may end this with 30 days notice.", prompt_key="contract_analysis",
-                        variable="clause")  # fmt: skip
-    fail_once(monkeypatch, processing, "_finish")
+    request = answered_after_a_database_error(
+        claude, monkeypatch, processing, "_finish", reply="The notice period is 30 days.",
+        text="Either party may end this with 30 days notice.", prompt_key="contract_analysis", variable="clause",
+    )  # fmt: skip
 
-    with pytest.raises(OperationalError):
-        ai_request_process(request_id=str(request.pk), attempt=1, final_attempt=False)
-    ai_request_process(request_id=str(request.pk), attempt=2)
-
-    request.refresh_from_db()
     assert request.status == AIRequest.Status.AWAITING_REVIEW  # "always" reviewed: never shown unreviewed
     assert calls_to_claude(claude) == 1

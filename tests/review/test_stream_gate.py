@@ -11,6 +11,7 @@ from ai_core.services.processing import ai_request_process
 from ai_core.streams import stream_events
 from review import rules
 from review.models import ReviewItem
+from tests.conftest import generate_with_fake_claude
 
 from .fakes import REFUND_TEXT
 
@@ -84,20 +85,9 @@ def test_only_on_flag_prompts_get_a_stream_gate(settings):
 
 @pytest.fixture
 def anthropic_via_fake(settings, fake_provider):
-    settings.AI_CORE = {
-        **settings.AI_CORE,
-        "GENERATION_PROVIDERS": {
-            **settings.AI_CORE["GENERATION_PROVIDERS"],
-            "anthropic": {
-                "CLASS": "ai_core.providers.anthropic.AnthropicProvider",
-                "OPTIONS": {"api_key": "sk-ant-test", "base_url": fake_provider.base_url, "max_retries": 0},
-            },
-        },
-        "DEFAULT_GENERATION_PROVIDER": "anthropic",
-        "FALLBACK_TO_LOCAL": False,
-        "CONTEXT_BUILDERS": {"rag_answer": "tests.review.fakes.refund_sources"},
-    }
-    providers.reset_providers()
+    generate_with_fake_claude(
+        settings, fake_provider, CONTEXT_BUILDERS={"rag_answer": "tests.review.fakes.refund_sources"}
+    )
     yield fake_provider
     providers.reset_providers()
 
