@@ -40,6 +40,17 @@ def _celery_join_guard_reset():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_log_context():
+    """Each test starts with an empty log context, as each HTTP request and task does. What a test
+    binds outside one (``ai_request_submit`` binds the new request's id) must not tag the lines of
+    the tests after it: a 404 line names the id in its URL only when nothing else is bound."""
+    from ai_core.logcontext import fresh_log_context
+
+    with fresh_log_context():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_ai_redis_state():
     """Budgets, breakers, caches and rate limits start empty in every test (test prefix only)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
