@@ -383,7 +383,9 @@ def _generate(
     if spec.version != request.prompt_version:
         # A publish landed between submit and now: record the version that actually answers.
         _mark(request, prompt_version=spec.version)
-    kept = answer_kept(request_id=request.pk)
+    # Only a request claimed before (a retry, a redelivery) can have a kept answer: the first
+    # claim of every request skips the Redis read.
+    kept = answer_kept(request_id=request.pk) if request.attempts > 1 else None
     if kept is not None:
         return _serve_kept(request, spec, kept)
     reused = reusable_answer(request=request, spec=spec)
