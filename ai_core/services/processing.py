@@ -64,6 +64,11 @@ class RetryableFailure(Exception):
         self.retry_after = min(hints) if hints else None
 
 
+# Another database session holds the request's lock and the request is still open: usually a
+# worker still on it, but it may be a dead worker's session that PostgreSQL has not ended yet.
+LOCKED = "locked"
+
+
 @dataclass(kw_only=True)
 class ProcessOutcome:
     status: str
@@ -131,8 +136,15 @@ def ai_request_process(
 ) -> ProcessOutcome:
     with advisory_lock(f"ai_request:{request_id}") as acquired:
         if not acquired:
-            logger.info("ai_request id=%s is being processed by another worker; skipping", request_id)
-            return ProcessOutcome(status="locked", skipped=True)
+            # The holder is a session, not a process: a worker killed in the middle of a statement
+            # (a slow INSERT, a lock wait) leaves its session running that statement, lock held,
+            # until the statement ends, and a lost host's session lives until PostgreSQL's
+            # keepalives notice. So an open request is ``LOCKED`` (the task tries again shortly) and
+            # a finished one is simply skipped.
+            status = AIRequest.objects.values_list("status", flat=True).get(pk=request_id)
+            still_open = status in (AIRequest.Status.PENDING, AIRequest.Status.PROCESSING)
+            logger.info("ai_request id=%s is held by another database session (%s)", request_id, status)
+            return ProcessOutcome(status=LOCKED if still_open else status, skipped=True)
         # Claim the request only if it is still open: a conditional UPDATE, so a Stop pressed while
         # the message was queued (or a redelivery of finished work) can never be overwritten.
         open_statuses = [AIRequest.Status.PENDING, AIRequest.Status.PROCESSING]

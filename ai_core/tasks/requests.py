@@ -68,7 +68,7 @@ def process_system_request(self, request_id: str) -> None:
 
 
 def _process_ai_request(self, request_id: str) -> None:
-    from ai_core.services.processing import RetryableFailure, ai_request_fail, ai_request_process
+    from ai_core.services.processing import LOCKED, RetryableFailure, ai_request_fail, ai_request_process
 
     final_attempt = self.request.retries >= self.max_retries
     # Provider calls stop a margin before the soft limit, so the task records a clean result.
@@ -113,7 +113,26 @@ def _process_ai_request(self, request_id: str) -> None:
         ai_request_fail(request_id=request_id, code="internal", detail=repr(err))
         raise
     else:
+        if outcome.status == LOCKED:
+            _retry_while_locked(self, request_id, final_attempt=final_attempt)
         logger.info("ai_request processed status=%s skipped=%s", outcome.status, outcome.skipped)
+
+
+def _retry_while_locked(task, request_id: str, *, final_attempt: bool) -> None:
+    """Another session holds the open request. Dropping this message would leave the request to
+    the recovery sweep (``PROCESSING_SILENT_AFTER_S``, 15 minutes) whenever that session belongs
+    to a dead worker: the redelivery after a SIGKILL arrives within a second or two, and the dead
+    worker's session lives on while its last statement runs. So try again in 4, 8, 16 s: by then
+    that session has ended, or a live worker has finished the request and the retry does nothing.
+    The final attempt leaves the request to the sweep."""
+    if final_attempt:
+        logger.warning(
+            "ai_request %s is still held by another session; leaving it to the recovery sweep", request_id
+        )
+        return
+    countdown = get_exponential_backoff_interval(factor=4, retries=task.request.retries, maximum=30)
+    logger.info("ai_request %s is held by another session; trying again in %s s", request_id, countdown)
+    raise task.retry(countdown=countdown)
 
 
 def _retry_after_redis_error(task, err: Exception) -> None:

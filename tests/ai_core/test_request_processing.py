@@ -1,8 +1,11 @@
 """The worker side: processing, idempotent redelivery, the advisory lock and the in-request guard."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from celery.exceptions import Retry
 from django.db import connections
 
 from ai_core.guard import ModelCallInRequestError, mark_http_request, unmark_http_request
@@ -54,9 +57,9 @@ def test_a_redelivered_task_for_a_finished_request_does_nothing_and_logs_nothing
     assert request.finished_at == finished_at
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
-    request = make_request()
+@contextmanager
+def _lock_held_by_another_session(request: AIRequest) -> Iterator[None]:
+    """The request's advisory lock, held by another thread's database session for the block."""
     held, release = threading.Event(), threading.Event()
 
     def other_worker():
@@ -72,14 +75,57 @@ def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
     thread.start()
     held.wait(10)
     try:
-        outcome = ai_request_process(request_id=str(request.pk))
+        yield
     finally:
         release.set()
         thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
+    request = make_request()
+    with _lock_held_by_another_session(request):
+        outcome = ai_request_process(request_id=str(request.pk))
     assert outcome.skipped and outcome.status == "locked"
     request.refresh_from_db()
     assert request.status == AIRequest.Status.PENDING
     assert not LLMUsageLog.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_that_finds_the_open_request_held_tries_again_instead_of_dropping_it(caplog):
+    """The holder may be a dead worker's session that PostgreSQL has not ended yet: the message is
+    retried in 4, 8 and 16 s (a retry is run here as the worker would run it, with its retry
+    count), and only the final attempt leaves the request to the recovery sweep. Nothing is
+    generated while the lock is held."""
+    request = make_request()
+    caplog.set_level("INFO", logger="ai_core.tasks.requests")
+    with _lock_held_by_another_session(request):
+        for retries, countdown in enumerate(["4s", "8s", "16s"]):
+            with pytest.raises(Retry, match=f"Retry in {countdown}"):
+                process_ai_request.apply(args=[str(request.pk)], retries=retries)
+        process_ai_request.apply(args=[str(request.pk)], retries=3)  # the final attempt
+    assert any("leaving it to the recovery sweep" in r.getMessage() for r in caplog.records)
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.PENDING
+    assert not LLMUsageLog.objects.exists()
+    process_ai_request.apply(args=[str(request.pk)], retries=1)  # the lock is free: answered
+    request.refresh_from_db()
+    assert request.status == AIRequest.Status.DONE
+    assert LLMUsageLog.objects.filter(request=request).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_of_a_finished_request_whose_lock_is_held_is_not_retried(caplog):
+    request = make_request(status=AIRequest.Status.DONE, result="Stored already.")
+    caplog.set_level("INFO", logger="ai_core.tasks.requests")
+    with _lock_held_by_another_session(request):
+        outcome = ai_request_process(request_id=str(request.pk))
+        process_ai_request.apply(args=[str(request.pk)])
+    assert outcome.skipped and outcome.status == AIRequest.Status.DONE
+    assert not any("trying again" in r.getMessage() for r in caplog.records)
+    request.refresh_from_db()
+    assert (request.status, request.result) == (AIRequest.Status.DONE, "Stored already.")
 
 
 def test_provider_lookup_inside_an_http_request_raises():
