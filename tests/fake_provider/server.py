@@ -105,11 +105,17 @@ class FakeProviderServer:
         with self._lock:
             return list(self._requests)
 
-    def requests_for(self, *, path: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+    def requests_for(
+        self, *, path: str | None = None, model: str | None = None, containing: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The requests received for ``path`` and ``model``; with ``containing``, only those whose
+        JSON body has that text (a question, say, when other tests' calls share the server)."""
         return [
             r
             for r in self.requests
-            if (path is None or r["path"].endswith(path)) and (model is None or r["model"] == model)
+            if (path is None or r["path"].endswith(path))
+            and (model is None or r["model"] == model)
+            and (containing is None or containing in json.dumps(r["body"]))
         ]
 
     def reset(self) -> None:
