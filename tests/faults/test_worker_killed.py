@@ -33,33 +33,45 @@ def _anthropic_env(fake_provider) -> dict[str, str]:
     }
 
 
-def _ask_and_wait_for_the_provider_call(stack, fake_provider) -> str:
-    """Submit a question whose first provider call hangs; return once that call is in flight."""
-    fake_provider.script(path="/v1/messages", latency=60, times=1)  # cut short by the kill
-    fake_provider.script(path="/v1/messages", reply=REPLY)
+def _ask(stack) -> str:
     response = stack.visitor().ask("Can either party terminate on 30 days' notice?")
     assert response.status_code == 202, response.text
-    request_id = response.json()["id"]
+    return response.json()["id"]
+
+
+def _wait_for_the_provider_call(stack, fake_provider) -> None:
     wait_for(
         lambda: fake_provider.requests_for(path="/v1/messages"),
         timeout=60,
         message=f"the worker never called the provider:\n{stack.worker_log()}",
     )
+
+
+def _ask_and_wait_for_the_provider_call(stack, fake_provider) -> str:
+    """Submit a question whose first provider call hangs; return once that call is in flight."""
+    fake_provider.script(path="/v1/messages", latency=60, times=1)  # cut short by the kill
+    fake_provider.script(path="/v1/messages", reply=REPLY)
+    request_id = _ask(stack)
+    _wait_for_the_provider_call(stack, fake_provider)
     assert AIRequest.objects.get(pk=request_id).status == AIRequest.Status.PROCESSING
     assert not LLMUsageLog.objects.filter(request_id=request_id).exists()  # killed before any row
     return request_id
 
 
-def _assert_answered_once_and_charged_once(stack, fake_provider, request_id: str, counts) -> None:
+def _assert_answered_once_and_charged_once(
+    stack, fake_provider, request_id: str, counts, *, provider_calls: int
+) -> list[LLMUsageLog]:
+    """The request is done with the provider's text after ``provider_calls`` calls, one of them
+    logged OK, and the budget charged exactly what its usage rows say; returns those rows."""
     request = wait_for(
         lambda: (r := AIRequest.objects.get(pk=request_id)).status in FINISHED and r,
         timeout=90,
-        message=f"the request was not redelivered:\n{stack.worker_log()}",
+        message=f"the request was never finished after the redelivery:\n{stack.worker_log()}",
     )
     counts.tally([request.status])
     assert request.status == AIRequest.Status.DONE, (request.status, request.error_code)
     assert request.result == REPLY
-    assert len(fake_provider.requests_for(path="/v1/messages")) == 2  # the killed call and the redelivery
+    assert len(fake_provider.requests_for(path="/v1/messages")) == provider_calls
     rows = list(LLMUsageLog.objects.filter(request_id=request_id))
     ok_rows = [row for row in rows if row.outcome == LLMUsageLog.Outcome.OK]
     counts.duplicated += max(0, len(ok_rows) - 1)
@@ -73,6 +85,13 @@ def _assert_answered_once_and_charged_once(stack, fake_provider, request_id: str
     charged = {key: int(stack.redis().get(key) or 0) for key in reservation.scopes}
     counts.duplicated += sum(value > spent for value in charged.values())
     assert charged == dict.fromkeys(reservation.scopes, spent)
+    return rows
+
+
+def _no_server_errors(stack, counts, started: float) -> None:
+    counts.http_500 = stack.http_500
+    counts.seconds = time.monotonic() - started
+    assert stack.http_500 == 0
 
 
 def test_a_task_process_killed_mid_call_is_redelivered_and_charged_once(
@@ -83,10 +102,8 @@ def test_a_task_process_killed_mid_call_is_redelivered_and_charged_once(
     request_id = _ask_and_wait_for_the_provider_call(stack, fake_provider)
     killed = stack.kill_task_process()
     fault_counts.notes.append(f"SIGKILL pool process {killed}; the worker requeued the message at once")
-    _assert_answered_once_and_charged_once(stack, fake_provider, request_id, fault_counts)
-    fault_counts.http_500 = stack.http_500
-    fault_counts.seconds = time.monotonic() - started
-    assert stack.http_500 == 0
+    _assert_answered_once_and_charged_once(stack, fake_provider, request_id, fault_counts, provider_calls=2)
+    _no_server_errors(stack, fault_counts, started)
 
 
 def test_a_whole_worker_killed_mid_call_is_redelivered_to_its_replacement(
@@ -108,11 +125,9 @@ def test_a_whole_worker_killed_mid_call_is_redelivered_to_its_replacement(
     stack.kill_worker()
     assert AIRequest.objects.get(pk=request_id).status == AIRequest.Status.PROCESSING
     stack.start_worker()
-    _assert_answered_once_and_charged_once(stack, fake_provider, request_id, fault_counts)
+    _assert_answered_once_and_charged_once(stack, fake_provider, request_id, fault_counts, provider_calls=2)
     fault_counts.notes.append(f"redelivered {time.monotonic() - started:.0f} s after submit (visibility 5 s)")
-    fault_counts.http_500 = stack.http_500
-    fault_counts.seconds = time.monotonic() - started
-    assert stack.http_500 == 0
+    _no_server_errors(stack, fault_counts, started)
 
 
 # Celery's own line at the end of a task run (the killed run never gets one).
@@ -164,26 +179,10 @@ def _kill_while_waiting(stack, request_id: str, statement: str, *, logged: bool)
 
 
 def _assert_stored_without_asking_again(stack, fake_provider, request_id: str, counts) -> None:
-    request = wait_for(
-        lambda: (r := AIRequest.objects.get(pk=request_id)).status in FINISHED and r,
-        timeout=60,
-        message=f"the request was never finished after the redelivery:\n{stack.worker_log()}",
-    )
-    counts.tally([request.status])
-    assert request.status == AIRequest.Status.DONE, (request.status, request.error_code)
-    assert request.result == REPLY
-    assert len(fake_provider.requests_for(path="/v1/messages")) == 1  # paid for once
-    rows = list(LLMUsageLog.objects.filter(request_id=request_id))
-    counts.duplicated += max(0, len(rows) - 1)
+    """One provider call, and its usage row is the first attempt's: the redelivery stored the
+    answer it had, without a call or a row of its own."""
+    rows = _assert_answered_once_and_charged_once(stack, fake_provider, request_id, counts, provider_calls=1)
     assert [(row.outcome, row.attempt) for row in rows] == [(LLMUsageLog.Outcome.OK, 1)]
-    (row,) = rows
-    spent = row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_write_tokens
-    reservation = BudgetReservation.objects.get(request_id=request_id)
-    assert reservation.settled_at is not None
-    assert reservation.actual_tokens == spent > 0
-    charged = {key: int(stack.redis().get(key) or 0) for key in reservation.scopes}
-    counts.duplicated += sum(value > spent for value in charged.values())
-    assert charged == dict.fromkeys(reservation.scopes, spent)
 
 
 def test_a_task_process_killed_writing_the_usage_row_of_a_paid_answer_stores_that_answer(
@@ -197,15 +196,11 @@ def test_a_task_process_killed_writing_the_usage_row_of_a_paid_answer_stores_tha
     stack = fault_stack("kill-at-usage-row", **_anthropic_env(fake_provider))
     fake_provider.script(path="/v1/messages", reply=REPLY)
     with _held("LOCK TABLE ai_core_llmusagelog IN EXCLUSIVE MODE"):  # reads go on, writes wait
-        response = stack.visitor().ask("Can either party terminate on 30 days' notice?")
-        assert response.status_code == 202, response.text
-        request_id = response.json()["id"]
+        request_id = _ask(stack)
         killed = _kill_while_waiting(stack, request_id, 'INSERT INTO "ai_core_llmusagelog"', logged=False)
     fault_counts.notes.append(f"SIGKILL pool process {killed} while its usage row waited for a lock")
     _assert_stored_without_asking_again(stack, fake_provider, request_id, fault_counts)
-    fault_counts.http_500 = stack.http_500
-    fault_counts.seconds = time.monotonic() - started
-    assert stack.http_500 == 0
+    _no_server_errors(stack, fault_counts, started)
 
 
 def test_a_task_process_killed_storing_a_logged_answer_stores_it_once(
@@ -217,19 +212,11 @@ def test_a_task_process_killed_storing_a_logged_answer_stores_it_once(
     started = time.monotonic()
     stack = fault_stack("kill-at-store", **_anthropic_env(fake_provider))
     fake_provider.script(path="/v1/messages", reply=REPLY, latency=2)  # time to take the row's lock
-    response = stack.visitor().ask("Can either party terminate on 30 days' notice?")
-    assert response.status_code == 202, response.text
-    request_id = response.json()["id"]
-    wait_for(
-        lambda: fake_provider.requests_for(path="/v1/messages"),
-        timeout=60,
-        message=f"the worker never called the provider:\n{stack.worker_log()}",
-    )
+    request_id = _ask(stack)
+    _wait_for_the_provider_call(stack, fake_provider)
     # FOR NO KEY UPDATE: the usage row's foreign key check passes, the answer's UPDATE waits.
     with _held("SELECT 1 FROM ai_core_airequest WHERE id = %s FOR NO KEY UPDATE", (request_id,)):
         killed = _kill_while_waiting(stack, request_id, 'UPDATE "ai_core_airequest"', logged=True)
     fault_counts.notes.append(f"SIGKILL pool process {killed} while its answer waited for the row")
     _assert_stored_without_asking_again(stack, fake_provider, request_id, fault_counts)
-    fault_counts.http_500 = stack.http_500
-    fault_counts.seconds = time.monotonic() - started
-    assert stack.http_500 == 0
+    _no_server_errors(stack, fault_counts, started)
