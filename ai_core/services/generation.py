@@ -123,7 +123,9 @@ def with_prompt_caching(generation: GenerationRequest, *, model: str, user_text:
     )
 
 
-def _log(request: AIRequest, spec: PromptSpec, *, attempt: int, **fields) -> None:
+def generation_call_log(request: AIRequest, spec: PromptSpec, *, attempt: int, **fields) -> None:
+    """The usage row of one generation for ``request`` (a provider call, or an answer served
+    without one: ``outcome`` says which), tagged with its prompt, version and attempt."""
     usage_log_record(
         request=request,
         operation=LLMUsageLog.Operation.GENERATION,
@@ -214,7 +216,7 @@ def generate_with_fallbacks(
             permit = breaker.allow()
         except CircuitOpenError as err:
             # Fail fast: no time is spent waiting on a provider that is known to be down.
-            _log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(), latency_ms=0,
+            generation_call_log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(), latency_ms=0,
                  outcome=LLMUsageLog.Outcome.ERROR, error_code="circuit_open")  # fmt: skip
             errors.append(err)
             continue
@@ -226,21 +228,21 @@ def generate_with_fallbacks(
         try:
             result = _stream_into(provider, generation, sink or StreamSink(), started=started, parts=parts)
         except GenerationCancelled as cancelled:
-            _log(request, spec, attempt=attempt, provider=cancelled.result.provider, model=cancelled.result.model,
+            generation_call_log(request, spec, attempt=attempt, provider=cancelled.result.provider, model=cancelled.result.model,
                  usage=cancelled.result.usage, latency_ms=int((time.monotonic() - started) * 1000))  # fmt: skip
             _record(permit, succeeded=True)
             raise
         except (ProviderError, SoftTimeLimitExceeded) as err:
             if (soft_limit := _soft_time_limit_in(err)) is not None:
                 # The task's deadline, mid-call: the call still cost what it used so far.
-                _log(request, spec, attempt=attempt, provider=link.provider, model=model,
+                generation_call_log(request, spec, attempt=attempt, provider=link.provider, model=model,
                      usage=_estimated_usage(generation, "".join(parts)),
                      latency_ms=int((time.monotonic() - started) * 1000), outcome=LLMUsageLog.Outcome.ERROR,
                      error_code="timeout")  # fmt: skip
                 if soft_limit is err:
                     raise
                 raise soft_limit from err
-            _log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(),
+            generation_call_log(request, spec, attempt=attempt, provider=link.provider, model=model, usage=Usage(),
                  latency_ms=int((time.monotonic() - started) * 1000), outcome=LLMUsageLog.Outcome.ERROR,
                  error_code=err.code)  # fmt: skip
             if err.retryable or isinstance(err, ProviderAuthError):
@@ -254,7 +256,7 @@ def generate_with_fallbacks(
         # Paid for: kept until the request is stored, so a retry after a database error stores
         # this answer instead of asking again (``kept_answers``).
         answer_keep(request_id=request.pk, attempt=attempt, result=result)
-        _log(request, spec, attempt=attempt, provider=result.provider, model=result.model, usage=result.usage,
+        generation_call_log(request, spec, attempt=attempt, provider=result.provider, model=result.model, usage=result.usage,
              latency_ms=result.latency_ms)  # fmt: skip
         _record(permit, succeeded=True)
         return result

@@ -32,11 +32,11 @@ from ai_core.services.generation import (
     GenerationCancelled,
     StreamSink,
     generate_with_fallbacks,
+    generation_call_log,
     generation_request_for,
 )
 from ai_core.services.kept_answers import KeptAnswer, answer_kept, answer_kept_drop
 from ai_core.services.review_outcome import done_event_publish
-from ai_core.services.usage import usage_log_record
 from ai_core.signals import request_flagged
 from ai_core.streams import cancel_request_stream, is_cancelled, stream_key, stream_publish
 
@@ -321,11 +321,8 @@ def _stop(request: AIRequest, spec, *, partial: GenerationResult, sources, gated
 def _serve_cached(
     request: AIRequest, spec, cached: CachedResponse, *, attempt: int, sources
 ) -> ProcessOutcome:
-    usage_log_record(
-        request=request, operation=LLMUsageLog.Operation.GENERATION, prompt_key=spec.key,
-        prompt_version=request.prompt_version, provider=cached.provider, model=cached.model, usage=Usage(),
-        latency_ms=0, outcome=LLMUsageLog.Outcome.CACHE_HIT, attempt=attempt,
-    )  # fmt: skip
+    generation_call_log(request, spec, attempt=attempt, provider=cached.provider, model=cached.model,
+                        usage=Usage(), latency_ms=0, outcome=LLMUsageLog.Outcome.CACHE_HIT)  # fmt: skip
     sink, gated = _stream_sink(request, spec, sources)
     sink.on_delta(cached.text)
     status = _complete(
@@ -371,11 +368,8 @@ def _serve_kept(request: AIRequest, spec, kept: KeptAnswer) -> ProcessOutcome:
         attempt=kept.attempt, provider=result.provider, model=result.model,
     ).exists()  # fmt: skip
     if not logged:
-        usage_log_record(
-            request=request, operation=LLMUsageLog.Operation.GENERATION, prompt_key=spec.key,
-            prompt_version=request.prompt_version, provider=result.provider, model=result.model,
-            usage=result.usage, latency_ms=result.latency_ms, attempt=kept.attempt,
-        )  # fmt: skip
+        generation_call_log(request, spec, attempt=kept.attempt, provider=result.provider, model=result.model,
+                            usage=result.usage, latency_ms=result.latency_ms)  # fmt: skip
     logger.info("ai_request %s: storing the answer of attempt %s, not asking again", request.pk, kept.attempt)
     sink, gated = _stream_sink(request, spec, context.sources)
     sink.on_reset()
