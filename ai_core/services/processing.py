@@ -67,6 +67,8 @@ class RetryableFailure(Exception):
 # Another database session holds the request's lock and the request is still open: usually a
 # worker still on it, but it may be a dead worker's session that PostgreSQL has not ended yet.
 LOCKED = "locked"
+# A request a worker may still claim.
+_OPEN = (AIRequest.Status.PENDING, AIRequest.Status.PROCESSING)
 
 
 @dataclass(kw_only=True)
@@ -142,13 +144,11 @@ def ai_request_process(
             # keepalives notice. So an open request is ``LOCKED`` (the task tries again shortly) and
             # a finished one is simply skipped.
             status = AIRequest.objects.values_list("status", flat=True).get(pk=request_id)
-            still_open = status in (AIRequest.Status.PENDING, AIRequest.Status.PROCESSING)
             logger.info("ai_request id=%s is held by another database session (%s)", request_id, status)
-            return ProcessOutcome(status=LOCKED if still_open else status, skipped=True)
+            return ProcessOutcome(status=LOCKED if status in _OPEN else status, skipped=True)
         # Claim the request only if it is still open: a conditional UPDATE, so a Stop pressed while
         # the message was queued (or a redelivery of finished work) can never be overwritten.
-        open_statuses = [AIRequest.Status.PENDING, AIRequest.Status.PROCESSING]
-        claimed = AIRequest.objects.filter(pk=request_id, status__in=open_statuses).update(
+        claimed = AIRequest.objects.filter(pk=request_id, status__in=_OPEN).update(
             status=AIRequest.Status.PROCESSING,
             started_at=Coalesce("started_at", Now()),
             attempts=F("attempts") + 1,
