@@ -132,18 +132,24 @@ def _still_indexable(page_id: int) -> str:
     return "" if page is not None else status
 
 
-def page_index_sync(*, page_id: int) -> SyncOutcome:
+def page_index_sync(*, page_id: int, removal_only: bool = False) -> SyncOutcome | None:
     """Bring one page's chunks in line with its current state; see the module docstring.
 
     Records the page's fingerprint with the result, so a later ``pages_index_sync`` can skip the
     page while nothing it was made from has changed. The fingerprint is taken *before* the page
     is read: if an edit commits in between, the recorded fingerprint is the older one, and the
     next run redoes the page rather than skipping new content indexed under an old description.
+
+    ``removal_only`` (the removals queue's re-check): a page that visitors may read again by the
+    time this runs is left as it is and ``None`` returned, so that the caller hands it to the
+    indexing queue; the removals workers never chunk or embed.
     """
     embedder = providers.embedder()
     with source_lock("page", page_id):
         fingerprint = page_index_fingerprints(page_ids=[page_id], embedder=embedder)[page_id]
         page, status = _indexable(page_id)
+        if page is not None and removal_only:
+            return None
         if page is None:
             outcome = chunks_remove(source=SourceRef(page_id=page_id), reason=status)
         else:

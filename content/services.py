@@ -23,8 +23,9 @@ def pages_index_enqueue(*, page_ids: Iterable[int]) -> None:
 
 
 def pages_unindex_enqueue(*, page_ids: Iterable[int]) -> None:
-    """Queue the after-commit removal check (``content.unindex_page``) once per page: the same
-    work as an index run, on the removals queue, so it never waits behind a re-index backlog."""
+    """Queue the after-commit removal check (``content.unindex_page``) once per page, on the
+    removals queue, so it never waits behind a re-index backlog. It removes, or hands a page that
+    is public again by then to ``index_page``."""
     for page_id in sorted(set(page_ids)):
         transaction.on_commit(lambda page_id=page_id: unindex_page.delay(page_id))
 

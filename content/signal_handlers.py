@@ -2,9 +2,9 @@
 the receivers (from ``ContentConfig.ready()``), with explicit senders as wagtail.contrib.frontend_cache does.
 
 Every receiver queues ``content.index_page`` (or, for a page leaving visitors' reach,
-``content.unindex_page``, the same work on the removals queue) after commit, with the page id
-only; the task reads the page's state then and indexes, re-indexes or removes accordingly, under
-the page's source lock. Whatever takes a page away from visitors (a view restriction, unpublish, delete, a move
+``content.unindex_page``, on the removals queue) after commit, with the page id only; the task
+reads the page's state then and indexes, re-indexes or removes accordingly, under the page's
+source lock (``unindex_page`` only removes: a page public again goes back to ``index_page``). Whatever takes a page away from visitors (a view restriction, unpublish, delete, a move
 somewhere private or unroutable) also removes its chunks at once (``pages_unindex_now``); the
 queued task is the after-commit re-check that wins even when that removal found the page locked
 by an index run. Retrieval re-checks every page at query time besides, so neither the queue nor

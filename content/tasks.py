@@ -32,11 +32,11 @@ def index_page(self, page_id: int) -> None:
     _page_index_sync_or_retry(self, page_id)
 
 
-def _page_index_sync_or_retry(task, page_id: int) -> None:
+def _page_index_sync_or_retry(task, page_id: int, *, removal_only: bool = False):
     from content.indexing import page_index_sync
 
     try:
-        page_index_sync(page_id=int(page_id))
+        return page_index_sync(page_id=int(page_id), removal_only=removal_only)
     except (ProviderError, OperationalError) as err:
         # A remote embedder hiccup or a lock timeout is worth another try; a rejected input is not.
         if isinstance(err, ProviderError) and not err.retryable:
@@ -54,9 +54,13 @@ def _page_index_sync_or_retry(task, page_id: int) -> None:
 )
 def unindex_page(self, page_id: int) -> None:
     """The after-commit re-check of a page taken away from visitors (private, unpublished,
-    deleted, moved out of reach). The same work as ``index_page`` (the page's state decides), on
-    a task of its own so it is routed to the removals queue, which no re-index backlog fills."""
-    _page_index_sync_or_retry(self, page_id)
+    deleted, moved out of reach), on a task of its own so it is routed to the removals queue,
+    which no re-index backlog fills. It only removes: a page that visitors may read again by the
+    time it runs (republished, made public) is handed to ``index_page`` on the indexing queue, so
+    the removals workers never load the embedder or wait on it."""
+    if _page_index_sync_or_retry(self, page_id, removal_only=True) is None:
+        logger.info("page %s is live again; its index run is queued for the indexing workers", page_id)
+        index_page.delay(int(page_id))
 
 
 @shared_task(

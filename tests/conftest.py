@@ -319,6 +319,34 @@ def tasks_routed_to(queue: str):
 
 
 @pytest.fixture
+def unread_queues():
+    """A default queue no worker consumes, for ``tasks_routed_to``: what is sent there is left in
+    Redis to be read. Yields (the default queue's name, a Redis client); the router adds
+    ``.<workload>`` to it. Deleted at the end."""
+    import uuid
+
+    from site_config.celery_routes import worker_queues
+
+    base = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-unread-{uuid.uuid4().hex[:6]}"
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    yield base, client
+    client.delete(*worker_queues(base))
+
+
+@pytest.fixture
+def unconsumed_queues(unread_queues):
+    """``unread_queues``, with every task of the test sent there instead of run inline."""
+    with tasks_routed_to(unread_queues[0]):
+        yield unread_queues
+
+
+def tasks_in(client: redis.Redis, queue: str) -> list[tuple[str, str]]:
+    """(task name, its arguments as Celery logs them) of every message waiting in ``queue``."""
+    headers = [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
+    return [(h["task"], h["argsrepr"]) for h in headers]
+
+
+@pytest.fixture
 def celery_live(celery_worker_process, settings):
     """Send tasks to the real worker instead of running them inline."""
     # Route before changing the setting: Celery's config reads Django settings, so captured after

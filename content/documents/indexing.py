@@ -130,10 +130,15 @@ def _remove(row: KnowledgeDocument | None, *, reason: str, delete_row: bool) -> 
     return outcome
 
 
-def document_index_sync(*, document_id: int, force: bool = False) -> DocumentIndexOutcome:
+def document_index_sync(
+    *, document_id: int, force: bool = False, removal_only: bool = False
+) -> DocumentIndexOutcome | None:
     """Bring one library document's chunks in line with its current state (module docstring).
 
-    ``force`` extracts and syncs even when the fingerprint says nothing changed.
+    ``force`` extracts and syncs even when the fingerprint says nothing changed. ``removal_only``
+    (the removals queue's re-check): a document that visitors may read again by the time this runs
+    is left as it is and ``None`` returned, so that the caller hands it to the indexing queue; the
+    removals workers never extract or embed.
     """
     document_id = int(document_id)
     embedder = providers.embedder()
@@ -149,6 +154,8 @@ def document_index_sync(*, document_id: int, force: bool = False) -> DocumentInd
                 removed=removal.removed,
                 stale_outputs=removal.stale_outputs,
             )
+        if removal_only:
+            return None
         return _index(document, row, site_id=site_id, embedder=embedder, force=force)
 
 

@@ -6,18 +6,22 @@ the signal handlers), so every worker knows them; routed by ``LECTERN_TASK_WORKL
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.db import OperationalError
 
 from ai_core.providers import ProviderError
 
+logger = logging.getLogger(__name__)
 
-def _sync_or_retry(task, document_id: int) -> None:
+
+def _sync_or_retry(task, document_id: int, *, removal_only: bool = False):
     from .indexing import document_index_sync
 
     try:
-        document_index_sync(document_id=int(document_id))
+        return document_index_sync(document_id=int(document_id), removal_only=removal_only)
     except (ProviderError, OperationalError) as err:
         # A remote embedder hiccup or a lock timeout is worth another try; a rejected input is not.
         # A bad *file* never gets here: it is a recorded status, not an exception.
@@ -50,6 +54,12 @@ def index_document(self, document_id: int) -> None:
     time_limit=140,
 )
 def unindex_document(self, document_id: int) -> None:
-    """The after-commit re-check of a document taken away from visitors (deleted, made private):
-    the same work as ``index_document``, on the removals queue, which no re-index backlog fills."""
-    _sync_or_retry(self, document_id)
+    """The after-commit re-check of a document taken away from visitors (deleted, made private),
+    on the removals queue, which no re-index backlog fills. It only removes: a document that
+    visitors may read again by the time it runs is handed to ``index_document`` on the indexing
+    queue, so the removals workers never extract, load the embedder or wait on it."""
+    if _sync_or_retry(self, document_id, removal_only=True) is None:
+        logger.info(
+            "document %s is public again; its index run is queued for the indexing workers", document_id
+        )
+        index_document.delay(int(document_id))

@@ -275,9 +275,9 @@ CELERY_TASK_ROUTES = ("site_config.celery_routes.route_by_workload",)
 # What a worker started without -Q consumes: these workloads' queues and the default queue
 # (comma-separated, e.g. "visitor" or "maintenance,removals"). Empty: every queue.
 LECTERN_WORKER_WORKLOADS = env.list("LECTERN_WORKER_WORKLOADS", default=[])
-# Workloads whose tasks do not embed, but for a rare case: a removal that finds its page live again
-# indexes it, and the weights then load on first use. A worker consuming only these does not load
-# the embedder's weights at start (ai_core.providers.warm_up).
+# Workloads whose tasks never embed: a removal that finds its page or document public again hands
+# it to the indexing queue instead. A worker consuming only these does not load the embedder's
+# weights at start (ai_core.providers.warm_up); a task there that did embed would load them first.
 LECTERN_WORKLOADS_WITHOUT_EMBEDDING = ("removals", "maintenance")
 
 

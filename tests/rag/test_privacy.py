@@ -8,9 +8,12 @@ from wagtail.models import Page, PageViewRestriction
 from ai_core.rag.models import KnowledgeChunk, PageIndexState
 from ai_core.rag.selectors import retrieve
 from content.indexing import page_index_sync
+from content.tasks import index_page, unindex_page
+from tests.conftest import tasks_in, tasks_routed_to
 from tests.content.factories import ArticlePageFactory
 
 from .conftest import body
+from .fakes import HashEmbedder
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +71,42 @@ def test_an_unpublished_draft_page_is_not_indexed(fake_embedder, section):
     assert not KnowledgeChunk.objects.filter(page_id=page.pk).exists()
     assert PageIndexState.objects.get(page_id=page.pk).status == "unpublished"
     assert Page.objects.get(pk=page.pk).live is False
+
+
+def test_a_removal_that_finds_the_page_public_again_leaves_the_embedding_to_the_indexing_queue(
+    fake_embedder, section, publish, unread_queues
+):
+    """Restricted (chunks removed at once, the re-check queued on ``removals``), then lifted before
+    that re-check ran: the removals worker must not embed the page, whose workers may not even
+    hold the embedder's weights. It hands the page to the indexing queue, and nothing is lost."""
+    base, client = unread_queues
+    page = publish(section, title="Pay", slug="pay", items=SECRET)
+    restriction = PageViewRestriction.objects.create(page=section, restriction_type=PageViewRestriction.LOGIN)
+    restriction.delete()  # their on-commit tasks are not run: the re-check below is the late one
+    assert not KnowledgeChunk.objects.filter(page_id=page.pk).exists()
+    HashEmbedder.calls = []
+    with tasks_routed_to(base):
+        unindex_page.apply(args=[page.pk]).get()
+    assert HashEmbedder.calls == []
+    assert not KnowledgeChunk.objects.filter(page_id=page.pk).exists()
+    assert tasks_in(client, f"{base}.indexing") == [("content.index_page", f"({page.pk},)")]
+    assert tasks_in(client, f"{base}.removals") == []
+    index_page.apply(args=[page.pk]).get()  # what the indexing worker then runs
+    assert page.pk in found("salary bands payroll")
+    assert PageIndexState.objects.get(page_id=page.pk).status == "indexed"
+
+
+def test_a_removal_of_a_page_still_private_removes_and_queues_nothing(
+    fake_embedder, section, publish, unread_queues
+):
+    base, client = unread_queues
+    page = publish(section, title="Pay", slug="pay", items=SECRET)
+    PageViewRestriction.objects.bulk_create(  # no signal: the chunks are still stored
+        [PageViewRestriction(page=section, restriction_type=PageViewRestriction.LOGIN)]
+    )
+    assert KnowledgeChunk.objects.filter(page_id=page.pk).exists()
+    with tasks_routed_to(base):
+        unindex_page.apply(args=[page.pk]).get()
+    assert not KnowledgeChunk.objects.filter(page_id=page.pk).exists()
+    assert PageIndexState.objects.get(page_id=page.pk).status == "private"
+    assert tasks_in(client, f"{base}.indexing") == []

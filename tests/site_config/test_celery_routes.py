@@ -3,11 +3,7 @@ consumes by default are exactly those the router sends to."""
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import pytest
-import redis
 from django.conf import settings
 
 from site_config.celery_app import app
@@ -17,7 +13,7 @@ from site_config.celery_routes import (
     worker_queues,
     worker_queues_from_settings,
 )
-from tests.conftest import tasks_routed_to
+from tests.conftest import tasks_in, tasks_routed_to
 
 
 def _registered_task_names() -> set[str]:
@@ -67,22 +63,6 @@ def test_a_worker_told_workloads_consumes_those_and_the_default_queue_only():
         worker_queues_from_settings(["answers"])
 
 
-@pytest.fixture
-def unconsumed_queues():
-    """A default queue no worker consumes: what the site sends is left in Redis to be read."""
-    base = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-routes-{uuid.uuid4().hex[:6]}"
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    with tasks_routed_to(base):
-        yield base, client
-    client.delete(*worker_queues(base))
-
-
-def _tasks_in(client, queue: str) -> list[tuple[str, str]]:
-    """(task name, its arguments as Celery logs them) of every message waiting in ``queue``."""
-    headers = [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
-    return [(h["task"], h["argsrepr"]) for h in headers]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_page_leaving_visitors_reach_is_queued_for_removal_not_behind_indexing(unconsumed_queues):
     from tests.content.factories import ArticleIndexPageFactory, ArticlePageFactory, HomePageFactory
@@ -95,6 +75,6 @@ def test_a_page_leaving_visitors_reach_is_queued_for_removal_not_behind_indexing
     page = ArticlePageFactory(parent=section, slug="refunds", intro="Refunds take five days.")
     page.save_revision().publish()
     page.unpublish()
-    assert _tasks_in(client, f"{base}.indexing") == [("content.index_page", f"({page.pk},)")]  # the publish
-    assert _tasks_in(client, f"{base}.removals") == [("content.unindex_page", f"({page.pk},)")]
+    assert tasks_in(client, f"{base}.indexing") == [("content.index_page", f"({page.pk},)")]  # the publish
+    assert tasks_in(client, f"{base}.removals") == [("content.unindex_page", f"({page.pk},)")]
     assert client.llen(f"{base}.visitor") == 0

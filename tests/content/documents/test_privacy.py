@@ -9,7 +9,10 @@ from wagtail.models import Collection, CollectionViewRestriction, Site
 
 from ai_core.rag.models import KnowledgeChunk, KnowledgeDocument
 from ai_core.rag.selectors import NO_SITE, retrieve
+from content.documents.tasks import index_document, unindex_document
+from tests.conftest import tasks_in, tasks_routed_to
 from tests.rag.doc_factories import pdf_bytes
+from tests.rag.fakes import HashEmbedder
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +87,29 @@ def test_lifting_the_restriction_indexes_the_documents_again(
         restriction.delete()
     assert row(document).pk in hits()
     assert row(document).status == "indexed"
+
+
+def test_a_removal_that_finds_the_document_public_again_leaves_it_to_the_indexing_queue(
+    fake_embedder, upload, board, unread_queues
+):
+    """Restricted, then lifted before the removals queue's re-check ran: that worker neither
+    extracts nor embeds the file; it hands the document to the indexing queue."""
+    base, client = unread_queues
+    document = upload(pdf_bytes(SECRET), filename="minutes.pdf", collection=board)
+    restriction = CollectionViewRestriction.objects.create(
+        collection=board, restriction_type=CollectionViewRestriction.LOGIN
+    )
+    restriction.delete()  # their on-commit tasks are not run: the re-check below is the late one
+    assert row(document).status == "private"
+    HashEmbedder.calls = []
+    with tasks_routed_to(base):
+        unindex_document.apply(args=[document.pk]).get()
+    assert HashEmbedder.calls == []
+    assert row(document).status == "private" and not hits()
+    assert tasks_in(client, f"{base}.indexing") == [("content.index_document", f"({document.pk},)")]
+    index_document.apply(args=[document.pk]).get()  # what the indexing worker then runs
+    assert row(document).status == "indexed"
+    assert hits() == {row(document).pk}
 
 
 def test_retrieval_rechecks_collection_privacy_at_query_time(fake_embedder, upload, board):
