@@ -23,6 +23,12 @@ from ai_core.models import AIRequest
 
 logger = logging.getLogger(__name__)
 
+# How many times a delivery that found its open request held by another session is sent again
+# (in 4, 8 and 16 s), counted in a message header of its own: these waits are not attempts, and
+# must not use up the retries that a provider failure on the same message may need.
+LOCK_WAITS = 3
+LOCK_WAITS_HEADER = "lectern_lock_waits"
+
 
 @shared_task(name="ai_core.heartbeat", ignore_result=True, soft_time_limit=10, time_limit=15)
 def heartbeat(key: str) -> None:
@@ -114,25 +120,42 @@ def _process_ai_request(self, request_id: str) -> None:
         raise
     else:
         if outcome.status == LOCKED:
-            _retry_while_locked(self, request_id, final_attempt=final_attempt)
+            _send_again_while_locked(self, request_id)
         logger.info("ai_request processed status=%s skipped=%s", outcome.status, outcome.skipped)
 
 
-def _retry_while_locked(task, request_id: str, *, final_attempt: bool) -> None:
+def _lock_waits(task) -> int:
+    """How many times this message was sent again for a held lock (0 for every other delivery)."""
+    try:
+        return max(0, int((task.request.headers or {}).get(LOCK_WAITS_HEADER) or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _send_again_while_locked(task, request_id: str) -> None:
     """Another session holds the open request. Dropping this message would leave the request to
     the recovery sweep (``PROCESSING_SILENT_AFTER_S``, 15 minutes) whenever that session belongs
     to a dead worker: the redelivery after a SIGKILL arrives within a second or two, and the dead
-    worker's session lives on while its last statement runs. So try again in 4, 8, 16 s: by then
-    that session has ended, or a live worker has finished the request and the retry does nothing.
-    The final attempt leaves the request to the sweep."""
-    if final_attempt:
+    worker's session lives on while its last statement runs. So send it again in 4, 8, 16 s: by
+    then that session has ended, or a live worker has finished the request and the message does
+    nothing. The third wait leaves the request to the sweep.
+
+    Not ``task.retry``: that counts as an attempt, and three waits would use up the retries a
+    provider failure needs (``AI_TASK_MAX_RETRIES``), or make the next delivery the final attempt.
+    The message keeps its id, queue and retry count; the waits go in a header, which a worker of
+    the previous release ignores."""
+    waits = _lock_waits(task)
+    if waits >= LOCK_WAITS:
         logger.warning(
             "ai_request %s is still held by another session; leaving it to the recovery sweep", request_id
         )
         return
-    countdown = get_exponential_backoff_interval(factor=4, retries=task.request.retries, maximum=30)
+    countdown = get_exponential_backoff_interval(factor=4, retries=waits, maximum=30)
     logger.info("ai_request %s is held by another session; trying again in %s s", request_id, countdown)
-    raise task.retry(countdown=countdown)
+    # What ``task.retry`` sends (the same id, arguments and queue: the one this message came from),
+    # with the retry count as it was.
+    headers = {**(task.request.headers or {}), LOCK_WAITS_HEADER: waits + 1}
+    task.signature_from_request(countdown=countdown, headers=headers).apply_async()
 
 
 def _retry_after_redis_error(task, err: Exception) -> None:

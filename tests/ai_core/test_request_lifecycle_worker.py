@@ -6,7 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from ai_core.models import AIRequest, LLMUsageLog
+from ai_core.tasks import process_ai_request
 from tests.conftest import start_celery_worker, stop_celery_worker, tasks_routed_to, wait_for
+
+from .locks import lock_held_by_another_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,6 +104,49 @@ def test_a_rate_limited_call_is_retried_after_retry_after_and_both_attempts_are_
         (2, "ok", ""),
     ]
     assert AIRequest.objects.get(pk=body["id"]).attempts == 2
+
+
+def test_a_delivery_that_waited_for_a_held_request_still_has_its_retry_for_the_provider(
+    editor_client, anthropic_worker, fake_provider, unread_queues
+):
+    """The worker meets the request locked by another session (a dead worker's, lingering) and
+    waits for it; then the provider rate-limits the first call. Waiting was not an attempt, so the
+    one retry this worker has (AI_TASK_MAX_RETRIES=1) is still there and the visitor is answered."""
+    fake_provider.script(path="/v1/messages", status=429, retry_after=0, times=1)
+    fake_provider.script(path="/v1/messages", reply="support")
+    with tasks_routed_to(unread_queues[0]):  # stored and queued where no worker reads it
+        response = editor_client.post(
+            "/api/ai/requests/",
+            json.dumps({"prompt_key": "content_classify", "payload": {"text": "Help"}}),
+            content_type="application/json",
+        )
+    assert response.status_code == 202, response.content
+    request_id = response.json()["id"]
+    with lock_held_by_another_session(request_id):
+        with tasks_routed_to(anthropic_worker.queue):
+            process_ai_request.apply_async(args=[request_id])  # the redelivery
+        wait_for(
+            lambda: (
+                f"ai_request {request_id} is held by another session; trying again in 4 s"
+                in anthropic_worker.log_path.read_text()
+            ),
+            timeout=20,
+            message=f"the worker never met the lock:\n{anthropic_worker.log_path.read_text()}",
+        )
+    body = wait_for(
+        lambda: (
+            (b := editor_client.get(response.json()["poll_url"]).json())["status"] in AIRequest.TERMINAL and b
+        ),
+        timeout=30,
+        message=f"request not finished; worker log:\n{anthropic_worker.log_path.read_text()}",
+    )
+    assert (body["status"], body["result"]) == ("done", "support")
+    logs = LLMUsageLog.objects.filter(request_id=request_id).order_by("attempt")
+    assert [(log.attempt, log.outcome, log.error_code) for log in logs] == [
+        (1, "error", "rate_limited"),
+        (2, "ok", ""),
+    ]
+    assert AIRequest.objects.get(pk=request_id).attempts == 2
 
 
 def test_a_provider_that_stays_overloaded_ends_failed_with_a_safe_message(

@@ -1,11 +1,9 @@
 """The worker side: processing, idempotent redelivery, the advisory lock and the in-request guard."""
 
+import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from celery.exceptions import Retry
 from django.db import connections
 
 from ai_core.guard import ModelCallInRequestError, mark_http_request, unmark_http_request
@@ -14,6 +12,10 @@ from ai_core.prompts.registry import get_prompt
 from ai_core.providers import generation_provider
 from ai_core.services.processing import ai_request_process
 from ai_core.tasks import process_ai_request
+from ai_core.tasks.requests import LOCK_WAITS_HEADER
+from tests.conftest import tasks_in, tasks_routed_to
+
+from .locks import lock_held_by_another_session
 
 pytestmark = pytest.mark.django_db
 
@@ -57,34 +59,10 @@ def test_a_redelivered_task_for_a_finished_request_does_nothing_and_logs_nothing
     assert request.finished_at == finished_at
 
 
-@contextmanager
-def _lock_held_by_another_session(request: AIRequest) -> Iterator[None]:
-    """The request's advisory lock, held by another thread's database session for the block."""
-    held, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        from ai_core.locks import advisory_lock
-
-        with advisory_lock(f"ai_request:{request.pk}") as acquired:
-            assert acquired
-            held.set()
-            release.wait(10)
-        connections.close_all()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    held.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
     request = make_request()
-    with _lock_held_by_another_session(request):
+    with lock_held_by_another_session(request.pk):
         outcome = ai_request_process(request_id=str(request.pk))
     assert outcome.skipped and outcome.status == "locked"
     request.refresh_from_db()
@@ -92,24 +70,49 @@ def test_a_second_delivery_steps_aside_while_another_worker_holds_the_request():
     assert not LLMUsageLog.objects.exists()
 
 
+def _sent_again(client, queue: str) -> list[tuple[str, int, int | None, float]]:
+    """(task id, retry count, lock waits, seconds until due) of each message waiting in ``queue``."""
+    from datetime import UTC, datetime
+
+    messages = [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
+    return [
+        (
+            m["id"],
+            m["retries"],
+            m.get(LOCK_WAITS_HEADER),
+            (datetime.fromisoformat(m["eta"]) - datetime.now(UTC)).total_seconds(),
+        )
+        for m in messages
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_delivery_that_finds_the_open_request_held_tries_again_instead_of_dropping_it(caplog):
+def test_a_delivery_that_finds_the_open_request_held_is_sent_again_without_using_a_retry(
+    caplog, unread_queues
+):
     """The holder may be a dead worker's session that PostgreSQL has not ended yet: the message is
-    retried in 4, 8 and 16 s (a retry is run here as the worker would run it, with its retry
-    count), and only the final attempt leaves the request to the recovery sweep. Nothing is
-    generated while the lock is held."""
+    sent again in 4, 8 and 16 s, with its id and its retry count (a wait is not an attempt, and
+    must not use up the retries a provider failure needs), and the third wait leaves the request
+    to the recovery sweep. Each message sent is run here as the worker would run it."""
+    base, client = unread_queues
     request = make_request()
     caplog.set_level("INFO", logger="ai_core.tasks.requests")
-    with _lock_held_by_another_session(request):
-        for retries, countdown in enumerate(["4s", "8s", "16s"]):
-            with pytest.raises(Retry, match=f"Retry in {countdown}"):
-                process_ai_request.apply(args=[str(request.pk)], retries=retries)
-        process_ai_request.apply(args=[str(request.pk)], retries=3)  # the final attempt
+    headers = None
+    with lock_held_by_another_session(request.pk), tasks_routed_to(base):
+        for waits, countdown in enumerate([4, 8, 16]):
+            process_ai_request.apply(args=[str(request.pk)], task_id="the-task", retries=1, headers=headers)
+            ((task_id, retries, sent_waits, due_in),) = _sent_again(client, f"{base}.visitor")
+            assert (task_id, retries, sent_waits) == ("the-task", 1, waits + 1)
+            assert countdown - 2 < due_in <= countdown
+            client.delete(f"{base}.visitor")
+            headers = {LOCK_WAITS_HEADER: sent_waits}
+        process_ai_request.apply(args=[str(request.pk)], retries=1, headers=headers)  # the third wait's
+        assert tasks_in(client, f"{base}.visitor") == []
     assert any("leaving it to the recovery sweep" in r.getMessage() for r in caplog.records)
     request.refresh_from_db()
     assert request.status == AIRequest.Status.PENDING
     assert not LLMUsageLog.objects.exists()
-    process_ai_request.apply(args=[str(request.pk)], retries=1)  # the lock is free: answered
+    process_ai_request.apply(args=[str(request.pk)], retries=1, headers=headers)  # the lock is free
     request.refresh_from_db()
     assert request.status == AIRequest.Status.DONE
     assert LLMUsageLog.objects.filter(request=request).count() == 1
@@ -119,7 +122,7 @@ def test_a_delivery_that_finds_the_open_request_held_tries_again_instead_of_drop
 def test_a_delivery_of_a_finished_request_whose_lock_is_held_is_not_retried(caplog):
     request = make_request(status=AIRequest.Status.DONE, result="Stored already.")
     caplog.set_level("INFO", logger="ai_core.tasks.requests")
-    with _lock_held_by_another_session(request):
+    with lock_held_by_another_session(request.pk):
         outcome = ai_request_process(request_id=str(request.pk))
         process_ai_request.apply(args=[str(request.pk)])
     assert outcome.skipped and outcome.status == AIRequest.Status.DONE
