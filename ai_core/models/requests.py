@@ -56,6 +56,9 @@ class AIRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the person who asked pressed Stop. Redis carries the stop to a generating worker at its
+    # next token; this copy is what the worker reads while Redis is down.
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,6 +7,7 @@ Called only from the Celery task. Never from an HTTP handler.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import redis
@@ -121,15 +122,29 @@ def ai_request_fail(*, request_id: str, code: str, detail: str = "") -> None:
 
 def ai_request_cancel(*, request: AIRequest) -> AIRequest:
     """Stop a request for the person who asked. Queued: cancelled at once. Generating: the worker
-    sees the flag at its next token, keeps the partial answer and charges only what was generated."""
-    cancel_request_stream(request.pk)
+    sees the flag at its next token, keeps the partial answer and charges only what was generated.
+
+    The flag is in Redis and on the row: with Redis down, a queued request is still cancelled
+    (the row is all it needs; the budget is settled by the sweep), and a generating worker, whose
+    stream is lost then, reads the row instead (``_StreamPublisher.cancelled``)."""
+    try:
+        cancel_request_stream(request.pk)
+    except redis.RedisError as err:
+        logger.warning("Stop of ai_request %s kept on its row only (Redis unavailable: %s)", request.pk, err)
     with transaction.atomic():
         locked = AIRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status == AIRequest.Status.PROCESSING and locked.stop_requested_at is None:
+            locked.stop_requested_at = timezone.now()
+            locked.save(update_fields=["stop_requested_at", "updated_at"])
         if locked.status != AIRequest.Status.PENDING:
             return locked
         _mark(locked, status=AIRequest.Status.CANCELLED, error_code=STOPPED, finished_at=timezone.now())
         _settle(locked)
-    done_event_publish(request=locked)
+    try:
+        done_event_publish(request=locked)
+    except redis.RedisError as err:
+        # The page's relay falls back to the row, and the poll API reads it.
+        logger.warning("could not publish the Stop of ai_request %s (Redis unavailable): %s", request.pk, err)
     return locked
 
 
@@ -209,11 +224,15 @@ class _StreamPublisher:
     paid for, so losing Redis (the stream, the Stop flag) must not lose the answer: the first Redis
     error ends publishing for the rest of this answer (each later attempt could wait out a
     timeout), generation goes on, and the stored answer reaches the page through the relay's
-    fallback to the row or the poll API. Stop cannot be seen meanwhile: the flag is in Redis too."""
+    fallback to the row or the poll API. Stop is then read from the row (``stop_requested_at``),
+    at most once a second: a token's check costs nothing while Redis carries the flag."""
+
+    ROW_CHECK_EVERY_S = 1.0
 
     def __init__(self, request_id) -> None:
         self.request_id = request_id
         self.lost = False
+        self._row_checked_at = 0.0
 
     def publish(self, event: str, data: dict | None = None) -> None:
         if self.lost:
@@ -224,13 +243,16 @@ class _StreamPublisher:
             self._lose(err)
 
     def cancelled(self) -> bool:
-        if self.lost:
+        if not self.lost:
+            try:
+                return is_cancelled(self.request_id)
+            except redis.RedisError as err:
+                self._lose(err)
+        now = time.monotonic()
+        if now - self._row_checked_at < self.ROW_CHECK_EVERY_S:
             return False
-        try:
-            return is_cancelled(self.request_id)
-        except redis.RedisError as err:
-            self._lose(err)
-            return False
+        self._row_checked_at = now
+        return AIRequest.objects.filter(pk=self.request_id, stop_requested_at__isnull=False).exists()
 
     def _lose(self, err: Exception) -> None:
         self.lost = True

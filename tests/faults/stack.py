@@ -164,6 +164,12 @@ class Visitor:
             "POST", "/api/ai/ask/", json={"question": question}, headers={"X-CSRFToken": self.csrf}
         )
 
+    def cancel(self, request_id: str) -> httpx.Response:
+        """The Stop button."""
+        return self._call(
+            "POST", f"/api/ai/requests/{request_id}/cancel/", headers={"X-CSRFToken": self.csrf}
+        )
+
     def status(self, request_id: str) -> dict:
         return self._call("GET", f"/api/ai/requests/{request_id}/").json()
 

@@ -139,3 +139,74 @@ def test_a_redis_restart_mid_run_loses_no_request_and_healthz_tracks_it(
     assert unsettled == 0
     assert stack.http_500 == 0
     visitor.close()
+
+
+LONG_REPLY = " ".join(
+    f"Refunds under plan {n} are paid within fourteen days of the claim." for n in range(1, 41)
+)
+
+
+def test_stop_pressed_while_redis_is_down_stops_the_answer_and_charges_only_what_was_generated(
+    fault_stack, fake_provider, private_redis, fault_counts
+):
+    """Redis stops while an answer streams in, and the visitor presses Stop. The flag cannot be
+    written to Redis and the worker has lost its stream, so the Stop travels on the request's row:
+    the partial answer is kept, marked cancelled and charged for what was generated. Neither a
+    server error nor an answer that runs to its end (and its full cost)."""
+    started = time.monotonic()
+    question = "How are refunds paid under each plan?"
+    fake_provider.script(path="/v1/messages", reply=LONG_REPLY, delta_delay=0.1)
+    stack = fault_stack(
+        "redis-down-stop",
+        REDIS_URL=private_redis.url,
+        ANTHROPIC_API_KEY="sk-ant-test",
+        ANTHROPIC_BASE_URL=fake_provider.base_url,
+        AI_FALLBACK_TO_LOCAL="false",
+        AI_REVIEW_WEAK_GROUNDING="false",
+    )
+    visitor = stack.visitor()
+    asked = visitor.ask(question)
+    assert asked.status_code == 202, asked.text
+    request_id = asked.json()["id"]
+
+    def streamed_events() -> int:
+        client = private_redis.client()
+        keys = list(client.scan_iter(match=f"*:stream:{request_id}"))
+        return sum(client.xlen(k) for k in keys)
+
+    wait_for(
+        lambda: streamed_events() >= 3,
+        timeout=60,
+        message=f"the answer never started streaming:\n{stack.worker_log()}",
+    )
+    private_redis.stop()
+    stopped = visitor.cancel(request_id)
+    stop_at = time.monotonic()
+    assert stopped.status_code == 202, stopped.text
+    request = wait_for(
+        lambda: AIRequest.objects.filter(pk=request_id).exclude(status=AIRequest.Status.PROCESSING).first(),
+        timeout=60,
+        message=f"the request never ended:\n{stack.worker_log()}",
+    )
+    ended_after = time.monotonic() - stop_at
+    private_redis.start()
+    wait_for(lambda: visitor.healthz().status_code == 200, timeout=60, message="/healthz never recovered")
+    stack.run_beat_task("ai_core.recover_stalled_requests")  # settles the hold Redis refused meanwhile
+    reservation = BudgetReservation.objects.filter(request_id=request_id)
+    wait_for(lambda: reservation.filter(settled_at__isnull=False).exists(), timeout=60,
+             message=f"the hold was never settled:\n{stack.worker_log()}")  # fmt: skip
+
+    (log,) = LLMUsageLog.objects.filter(request_id=request_id)
+    fault_counts.tally([request.status])
+    fault_counts.http_500 = stack.http_500
+    fault_counts.seconds = time.monotonic() - started
+    fault_counts.notes.append(
+        f"Stop with Redis down: HTTP {stopped.status_code}; ended {request.status} {ended_after:.1f} s later, "
+        f"{len(request.result.split())} of {len(LONG_REPLY.split())} words kept, {log.output_tokens} output tokens charged"
+    )
+    assert (request.status, request.error_code) == (AIRequest.Status.CANCELLED, "stopped"), stack.worker_log()
+    assert request.result and len(request.result) < len(LONG_REPLY) / 2
+    assert 0 < log.output_tokens < len(LONG_REPLY.split()) / 2  # charged for what was generated
+    assert reservation.get().actual_tokens == log.input_tokens + log.output_tokens
+    assert stack.http_500 == 0
+    visitor.close()
