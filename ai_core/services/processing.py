@@ -138,14 +138,24 @@ def ai_request_cancel(*, request: AIRequest) -> AIRequest:
             locked.save(update_fields=["stop_requested_at", "updated_at"])
         if locked.status != AIRequest.Status.PENDING:
             return locked
-        _mark(locked, status=AIRequest.Status.CANCELLED, error_code=STOPPED, finished_at=timezone.now())
-        _settle(locked)
+        _cancel_unanswered(locked)
+    _publish_stopped(locked)
+    return locked
+
+
+def _cancel_unanswered(request: AIRequest) -> None:
+    """End a request that has no text as Stopped (inside the caller's transaction, row locked):
+    the budget is charged what earlier attempts used, if anything."""
+    _mark(request, status=AIRequest.Status.CANCELLED, error_code=STOPPED, finished_at=timezone.now())
+    _settle(request)
+
+
+def _publish_stopped(request: AIRequest) -> None:
     try:
-        done_event_publish(request=locked)
+        done_event_publish(request=request)
     except redis.RedisError as err:
         # The page's relay falls back to the row, and the poll API reads it.
         logger.warning("could not publish the Stop of ai_request %s (Redis unavailable): %s", request.pk, err)
-    return locked
 
 
 def ai_request_process(
@@ -415,7 +425,15 @@ def _generate(
     # claim of every request skips the Redis read.
     kept = answer_kept(request_id=request.pk) if request.attempts > 1 else None
     if kept is not None:
-        return _serve_kept(request, spec, kept)
+        return _serve_kept(request, spec, kept)  # paid for already: stored even if Stop came since
+    if request.stop_requested_at is not None:
+        # Stop was pressed while no worker was generating (a retry's wait, a redelivery after a
+        # lost worker): end it as the visitor asked, without a new provider call.
+        with transaction.atomic():
+            _cancel_unanswered(AIRequest.objects.select_for_update().get(pk=request.pk))
+        request.refresh_from_db()
+        _publish_stopped(request)
+        return ProcessOutcome(status=request.status)
     reused = reusable_answer(request=request, spec=spec)
     if reused is not None and (served := _serve_approved(request, spec, reused, attempt=attempt)):
         return served

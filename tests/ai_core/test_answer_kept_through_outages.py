@@ -12,13 +12,11 @@ retries (the next attempt is run here directly).
 from __future__ import annotations
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
-from ai_core.prompts.registry import get_prompt
 from ai_core.providers import reset_providers
 from ai_core.services import generation, processing
 from ai_core.services.processing import ai_request_process
@@ -26,6 +24,8 @@ from ai_core.services.recovery import ai_requests_recover_stalled
 from ai_core.services.requests import ai_request_submit
 from ai_core.tasks import process_ai_request
 from tests.conftest import generate_with_fake_claude
+
+from .outages import RedisSwitch
 
 pytestmark = pytest.mark.django_db
 
@@ -35,23 +35,6 @@ USAGE = {
     "cache_creation_input_tokens": 0,
     "cache_read_input_tokens": 0,
 }
-
-
-class RedisSwitch:
-    """Every Redis command fails with ConnectionError while ``down``, whichever client sends it."""
-
-    def __init__(self, monkeypatch):
-        self.down = False
-        self.refused = 0
-        real = redis.connection.AbstractConnection.send_packed_command
-
-        def send(connection, command, check_health=True):
-            if self.down:
-                self.refused += 1
-                raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-            return real(connection, command, check_health)
-
-        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
 
 
 @pytest.fixture
@@ -192,54 +175,3 @@ def test_a_kept_answer_still_passes_the_gate_and_waits_for_a_reviewer(claude, mo
 
     assert request.status == AIRequest.Status.AWAITING_REVIEW  # "always" reviewed: never shown unreviewed
     assert calls_to_claude(claude) == 1
-
-
-LONG_REPLY = " ".join(f"Refund rule {n} applies to plans bought within thirty days." for n in range(1, 31))
-
-
-def test_stop_pressed_while_redis_is_down_still_stops_the_answer(claude, redis_switch, monkeypatch):
-    """The Stop flag cannot reach Redis, and the worker has lost the stream: the worker reads Stop
-    from the request's row instead, keeps the partial answer and is charged for it alone."""
-    claude.script(path="/v1/messages", reply=LONG_REPLY, times=5)
-    request = submitted("Tell me every refund rule")
-    max_tokens = get_prompt("content_classify").max_tokens  # what an answer that ran on would cost
-    real, deltas = processing.stream_publish, []
-
-    def publish(request_id, event, data=None):
-        if event == "delta":
-            deltas.append(data["text"])
-            if len(deltas) == 2:  # Redis stops, and the visitor presses Stop
-                redis_switch.down = True
-                processing.ai_request_cancel(request=AIRequest.objects.get(pk=request_id))
-        return real(request_id, event, data)
-
-    monkeypatch.setattr(processing, "stream_publish", publish)
-    process_ai_request.apply(args=[str(request.pk)])
-
-    assert redis_switch.refused > 0
-    request.refresh_from_db()
-    assert (request.status, request.error_code) == (AIRequest.Status.CANCELLED, "stopped")
-    assert request.stop_requested_at is not None
-    assert request.result and len(request.result.split()) <= 4
-    (log,) = LLMUsageLog.objects.filter(request=request)
-    assert 0 < log.output_tokens < max_tokens  # what was generated, not the whole answer
-
-
-def test_stop_of_a_queued_request_while_redis_is_down_cancels_it_and_nothing_runs(
-    claude, redis_switch, client
-):
-    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
-    request = submitted("Where is my invoice?")
-    client.force_login(request.user)
-    redis_switch.down = True
-    response = client.post(f"/api/ai/requests/{request.pk}/cancel/")
-    assert response.status_code == 202, response.content
-    assert response.json()["status"] == "cancelled"
-    redis_switch.down = False
-    process_ai_request.apply(args=[str(request.pk)])  # its message, delivered later
-    request.refresh_from_db()
-    assert (request.status, request.error_code) == (AIRequest.Status.CANCELLED, "stopped")
-    assert calls_to_claude(claude) == 0
-    # The budget counters were unreachable when it was cancelled: the sweep settles the hold.
-    assert ai_requests_recover_stalled().settled == 1
-    assert BudgetReservation.objects.get(request=request).settled_at is not None
