@@ -234,8 +234,9 @@ class _StreamPublisher:
     paid for, so losing Redis (the stream, the Stop flag) must not lose the answer: the first Redis
     error ends publishing for the rest of this answer (each later attempt could wait out a
     timeout), generation goes on, and the stored answer reaches the page through the relay's
-    fallback to the row or the poll API. Stop is then read from the row (``stop_requested_at``),
-    at most once a second: a token's check costs nothing while Redis carries the flag."""
+    fallback to the row or the poll API. Stop is read from Redis at every token and from the row
+    (``stop_requested_at``) at most once a second, so a Stop that only the row holds (Redis was
+    down for the web process that took it, or is down here) still ends the answer."""
 
     ROW_CHECK_EVERY_S = 1.0
 
@@ -255,9 +256,12 @@ class _StreamPublisher:
     def cancelled(self) -> bool:
         if not self.lost:
             try:
-                return is_cancelled(self.request_id)
+                if is_cancelled(self.request_id):
+                    return True
             except redis.RedisError as err:
                 self._lose(err)
+        # The row too, even with Redis up here: the web process that took the Stop may have been
+        # the one cut off from Redis (another host, a blip), and then only the row has the flag.
         now = time.monotonic()
         if now - self._row_checked_at < self.ROW_CHECK_EVERY_S:
             return False
@@ -266,6 +270,7 @@ class _StreamPublisher:
 
     def _lose(self, err: Exception) -> None:
         self.lost = True
+        self._row_checked_at = 0.0  # the row is now the only place a Stop can be seen: read it next
         logger.warning(
             "answer stream of ai_request %s lost (Redis unavailable: %s); generating on, the answer "
             "is stored for the poll API", self.request_id, err,

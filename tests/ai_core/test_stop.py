@@ -123,3 +123,31 @@ def test_stop_of_a_queued_request_while_redis_is_down_cancels_it_and_nothing_run
     # The budget counters were unreachable when it was cancelled: the sweep settles the hold.
     assert ai_requests_recover_stalled().settled == 1
     assert BudgetReservation.objects.get(request=request).settled_at is not None
+
+
+def test_stop_taken_while_only_the_web_process_lost_redis_still_stops_the_answer(
+    claude, redis_switch, monkeypatch
+):
+    """Redis refuses the web process's Stop (a blip, or that host cut off) but is fine for the
+    worker, which finds no flag there: the row has it, and the worker reads the row too."""
+    claude.script(path="/v1/messages", reply=LONG_REPLY, times=5)
+    # The row at every token, not once a second: which token the Stop lands on is then certain.
+    monkeypatch.setattr(processing._StreamPublisher, "ROW_CHECK_EVERY_S", 0.0)
+    request = submitted("Tell me every refund rule")
+    real, deltas = processing.stream_publish, []
+
+    def publish(request_id, event, data=None):
+        if event == "delta":
+            deltas.append(data["text"])
+            if len(deltas) == 2:
+                redis_switch.down = True
+                ai_request_cancel(request=AIRequest.objects.get(pk=request_id))
+                redis_switch.down = False
+        return real(request_id, event, data)
+
+    monkeypatch.setattr(processing, "stream_publish", publish)
+    process_ai_request.apply(args=[str(request.pk)])
+
+    request.refresh_from_db()
+    assert (request.status, request.error_code) == (AIRequest.Status.CANCELLED, "stopped")
+    assert len(deltas) == 2  # the next token saw the Stop
