@@ -204,3 +204,22 @@ def test_the_workers_together_consume_every_queue_and_beat_runs_once():
     assert consumed["worker-answers"] == ["celery", "celery.visitor"]  # nothing but visitors' answers
     assert "celery.removals" in consumed["worker-maintenance"]  # never behind the indexing backlog
     assert "celery.removals" not in consumed["worker-indexing"]
+
+
+@pytest.mark.django_db
+def test_the_database_server_ends_a_lost_hosts_sessions_within_two_minutes():
+    """A worker host lost without a FIN keeps its sessions, and an AI request's lock with them,
+    until the server's own keepalives notice (two hours by default, longer than a request lives).
+    Compose sets them, each a setting PostgreSQL accepts as written."""
+    from django.db import connection, transaction
+
+    command = compose_file()["services"]["db"]["command"]
+    assert command[0] == "postgres"
+    flags, values = command[1::2], command[2::2]
+    assert set(flags) == {"-c"}
+    server = dict(value.split("=", 1) for value in values)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in server.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])  # raises on a bad name or value
+    idle, interval, count = (int(server[f"tcp_keepalives_{part}"]) for part in ("idle", "interval", "count"))
+    assert idle + interval * count <= 120
