@@ -1,8 +1,26 @@
-"""Redis refused to every client of this process, as a stopped server refuses them."""
+"""What the outage and Stop tests share: Redis refused to every client of this process (as a
+stopped server refuses them), a submitted request, and the usage the fake Claude reports."""
 
 from __future__ import annotations
 
 import redis
+from django.contrib.auth import get_user_model
+
+from ai_core.models import AIRequest
+from ai_core.services.requests import ai_request_submit
+
+USAGE = {
+    "input_tokens": 900,
+    "output_tokens": 40,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+}
+
+
+def submitted(text: str, *, prompt_key: str = "content_classify", variable: str = "text") -> AIRequest:
+    """A request submitted (and its budget held) for a new user."""
+    user = get_user_model().objects.create_user("asker", "asker@example.com", "pw-asker-1")
+    return ai_request_submit(prompt_key=prompt_key, payload={variable: text}, user=user)
 
 
 class RedisSwitch:

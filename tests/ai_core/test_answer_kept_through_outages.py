@@ -12,48 +12,18 @@ retries (the next attempt is run here directly).
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
-from ai_core.providers import reset_providers
 from ai_core.services import generation, processing
 from ai_core.services.processing import ai_request_process
 from ai_core.services.recovery import ai_requests_recover_stalled
-from ai_core.services.requests import ai_request_submit
 from ai_core.tasks import process_ai_request
-from tests.conftest import generate_with_fake_claude
 
-from .outages import RedisSwitch
+from .outages import USAGE, RedisSwitch, submitted
 
 pytestmark = pytest.mark.django_db
-
-USAGE = {
-    "input_tokens": 900,
-    "output_tokens": 40,
-    "cache_creation_input_tokens": 0,
-    "cache_read_input_tokens": 0,
-}
-
-
-@pytest.fixture
-def claude(settings, fake_provider):
-    generate_with_fake_claude(settings, fake_provider)
-    yield fake_provider
-    reset_providers()
-
-
-@pytest.fixture
-def redis_switch(monkeypatch):
-    switch = RedisSwitch(monkeypatch)
-    yield switch
-    switch.down = False
-
-
-def submitted(text: str, *, prompt_key: str = "content_classify", variable: str = "text") -> AIRequest:
-    user = get_user_model().objects.create_user("asker", "asker@example.com", "pw-asker-1")
-    return ai_request_submit(prompt_key=prompt_key, payload={variable: text}, user=user)
 
 
 def stop_redis_at_first_text(monkeypatch, switch: RedisSwitch) -> None:

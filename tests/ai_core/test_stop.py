@@ -4,48 +4,18 @@ and with Redis down (the flag then travels on the request's row)."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from ai_core.budgets.models import BudgetReservation
 from ai_core.models import AIRequest, LLMUsageLog
 from ai_core.prompts.registry import get_prompt
-from ai_core.providers import reset_providers
 from ai_core.services import processing
 from ai_core.services.processing import RetryableFailure, ai_request_cancel, ai_request_process
 from ai_core.services.recovery import ai_requests_recover_stalled
-from ai_core.services.requests import ai_request_submit
 from ai_core.tasks import process_ai_request
-from tests.conftest import generate_with_fake_claude
 
-from .outages import RedisSwitch
+from .outages import USAGE, submitted
 
 pytestmark = pytest.mark.django_db
-
-USAGE = {
-    "input_tokens": 900,
-    "output_tokens": 40,
-    "cache_creation_input_tokens": 0,
-    "cache_read_input_tokens": 0,
-}
-
-
-@pytest.fixture
-def claude(settings, fake_provider):
-    generate_with_fake_claude(settings, fake_provider)
-    yield fake_provider
-    reset_providers()
-
-
-@pytest.fixture
-def redis_switch(monkeypatch):
-    switch = RedisSwitch(monkeypatch)
-    yield switch
-    switch.down = False
-
-
-def submitted(text: str) -> AIRequest:
-    user = get_user_model().objects.create_user("asker", "asker@example.com", "pw-asker-1")
-    return ai_request_submit(prompt_key="content_classify", payload={"text": text}, user=user)
 
 
 def calls_to_claude(fake) -> int:
