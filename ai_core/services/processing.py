@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 import redis
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -266,6 +266,16 @@ class _StreamPublisher:
         if now - self._row_checked_at < self.ROW_CHECK_EVERY_S:
             return False
         self._row_checked_at = now
+        try:
+            return self._row_says_stop()
+        except DatabaseError as err:
+            # PostgreSQL is away. The answer under way is paid for: generate on, so that it is kept
+            # (in Redis) for the write after it, which retries, instead of being cut off and asked for
+            # again.
+            logger.warning("could not read the Stop of ai_request %s from its row: %s", self.request_id, err)
+            return False
+
+    def _row_says_stop(self) -> bool:
         return AIRequest.objects.filter(pk=self.request_id, stop_requested_at__isnull=False).exists()
 
     def _lose(self, err: Exception) -> None:

@@ -145,3 +145,21 @@ def test_a_kept_answer_still_passes_the_gate_and_waits_for_a_reviewer(claude, mo
 
     assert request.status == AIRequest.Status.AWAITING_REVIEW  # "always" reviewed: never shown unreviewed
     assert calls_to_claude(claude) == 1
+
+
+def test_postgres_lost_while_the_answer_streams_does_not_cut_the_paid_answer_off(claude, monkeypatch):
+    """The worker reads Stop from the request's row while the answer streams; with PostgreSQL gone
+    that read fails. The answer under way is paid for: it must be finished, not cut off and asked
+    for again."""
+    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    request = submitted("Where is my invoice?")
+    failed = fail_once(monkeypatch, processing._StreamPublisher, "_row_says_stop")
+
+    process_ai_request.apply(args=[str(request.pk)])
+
+    assert failed  # the row was read mid-answer, and the read failed
+    request.refresh_from_db()
+    assert (request.status, request.result) == (AIRequest.Status.DONE, "billing")
+    assert calls_to_claude(claude) == 1
+    (log,) = LLMUsageLog.objects.filter(request=request)
+    assert (log.outcome, log.attempt) == ("ok", 1)
