@@ -243,6 +243,7 @@ class _StreamPublisher:
     def __init__(self, request_id) -> None:
         self.request_id = request_id
         self.lost = False
+        self.row_lost = False
         self._row_checked_at = 0.0
 
     def publish(self, event: str, data: dict | None = None) -> None:
@@ -263,7 +264,7 @@ class _StreamPublisher:
         # The row too, even with Redis up here: the web process that took the Stop may have been
         # the one cut off from Redis (another host, a blip), and then only the row has the flag.
         now = time.monotonic()
-        if now - self._row_checked_at < self.ROW_CHECK_EVERY_S:
+        if self.row_lost or now - self._row_checked_at < self.ROW_CHECK_EVERY_S:
             return False
         self._row_checked_at = now
         try:
@@ -271,7 +272,9 @@ class _StreamPublisher:
         except DatabaseError as err:
             # PostgreSQL is away. The answer under way is paid for: generate on, so that it is kept
             # (in Redis) for the write after it, which retries, instead of being cut off and asked for
-            # again.
+            # again. Not read again for this answer: an unreachable server could make each read
+            # wait out the connection's timeout.
+            self.row_lost = True
             logger.warning("could not read the Stop of ai_request %s from its row: %s", self.request_id, err)
             return False
 

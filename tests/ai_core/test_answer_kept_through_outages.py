@@ -151,15 +151,17 @@ def test_postgres_lost_while_the_answer_streams_does_not_cut_the_paid_answer_off
     """The worker reads Stop from the request's row while the answer streams; with PostgreSQL gone
     that read fails. The answer under way is paid for: it must be finished, not cut off and asked
     for again."""
-    claude.script(path="/v1/messages", reply="billing", usage=USAGE, times=5)
+    reply = "Your invoice is under billing, then documents."
+    claude.script(path="/v1/messages", reply=reply, usage=USAGE, times=5)
     request = submitted("Where is my invoice?")
+    monkeypatch.setattr(processing._StreamPublisher, "ROW_CHECK_EVERY_S", 0.0)  # at every token
     failed = fail_once(monkeypatch, processing._StreamPublisher, "_row_says_stop")
 
     process_ai_request.apply(args=[str(request.pk)])
 
-    assert failed  # the row was read mid-answer, and the read failed
+    assert failed == [1]  # read mid-answer and failed, then not read again for this answer
     request.refresh_from_db()
-    assert (request.status, request.result) == (AIRequest.Status.DONE, "billing")
+    assert (request.status, request.result) == (AIRequest.Status.DONE, reply)
     assert calls_to_claude(claude) == 1
     (log,) = LLMUsageLog.objects.filter(request=request)
     assert (log.outcome, log.attempt) == ("ok", 1)
