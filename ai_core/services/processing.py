@@ -448,10 +448,10 @@ def _generate(
         # Stop was pressed while no worker was generating (a retry's wait, a redelivery after a
         # lost worker): end it as the visitor asked, without a new provider call.
         with transaction.atomic():
-            _cancel_unanswered(AIRequest.objects.select_for_update().get(pk=request.pk))
-        request.refresh_from_db()
-        _publish_stopped(request)
-        return ProcessOutcome(status=request.status)
+            stopped = AIRequest.objects.select_for_update().get(pk=request.pk)
+            _cancel_unanswered(stopped)
+        _publish_stopped(stopped)
+        return ProcessOutcome(status=stopped.status)
     reused = reusable_answer(request=request, spec=spec)
     if reused is not None and (served := _serve_approved(request, spec, reused, attempt=attempt)):
         return served
