@@ -340,10 +340,15 @@ def unconsumed_queues(unread_queues):
         yield unread_queues
 
 
+def queued_headers(client: redis.Redis, queue: str) -> list[dict]:
+    """The Celery headers (task, id, retries, eta, argsrepr, custom headers) of every message
+    waiting in ``queue``, oldest last as the Redis transport stores them."""
+    return [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
+
+
 def tasks_in(client: redis.Redis, queue: str) -> list[tuple[str, str]]:
     """(task name, its arguments as Celery logs them) of every message waiting in ``queue``."""
-    headers = [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
-    return [(h["task"], h["argsrepr"]) for h in headers]
+    return [(h["task"], h["argsrepr"]) for h in queued_headers(client, queue)]
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The worker side: processing, idempotent redelivery, the advisory lock and the in-request guard."""
 
-import json
 import threading
 
 import pytest
@@ -13,7 +12,7 @@ from ai_core.providers import generation_provider
 from ai_core.services.processing import ai_request_process
 from ai_core.tasks import process_ai_request
 from ai_core.tasks.requests import LOCK_WAITS_HEADER
-from tests.conftest import tasks_in, tasks_routed_to
+from tests.conftest import queued_headers, tasks_in, tasks_routed_to
 
 from .locks import lock_held_by_another_session
 
@@ -74,7 +73,6 @@ def _sent_again(client, queue: str) -> list[tuple[str, int, int | None, float]]:
     """(task id, retry count, lock waits, seconds until due) of each message waiting in ``queue``."""
     from datetime import UTC, datetime
 
-    messages = [json.loads(raw)["headers"] for raw in client.lrange(queue, 0, -1)]
     return [
         (
             m["id"],
@@ -82,7 +80,7 @@ def _sent_again(client, queue: str) -> list[tuple[str, int, int | None, float]]:
             m.get(LOCK_WAITS_HEADER),
             (datetime.fromisoformat(m["eta"]) - datetime.now(UTC)).total_seconds(),
         )
-        for m in messages
+        for m in queued_headers(client, queue)
     ]
 
 

@@ -1,6 +1,5 @@
 """Mail to reviewers: one batched mail per burst of high-priority items, and escalations."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from review.models import ReviewItem
 from review.notifications import digest_marker_key
 from review.tasks import escalate_stale_reviews, send_review_digest
 from site_config.celery_routes import task_queue
-from tests.conftest import tasks_routed_to
+from tests.conftest import queued_headers, tasks_routed_to
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +27,6 @@ def digest_queue(redis_client):
     redis_client.delete(name)
 
 
-def queued(redis_client, queue) -> list[dict]:
-    return [json.loads(raw)["headers"] for raw in redis_client.lrange(queue, 0, -1)]
-
-
 def flag_high(make_held, capture, n: int) -> ReviewItem:
     with capture(execute=True):  # the schedule runs on commit, as in the worker
         return make_held(f"Write to person{n}@example.org.", reasons=[rules.PERSONAL_DATA])
@@ -41,7 +36,7 @@ def test_a_burst_of_high_priority_items_is_mailed_once_after_the_batch_window(
     make_held, reviewer, editor, mailoutbox, django_capture_on_commit_callbacks, redis_client, digest_queue
 ):
     items = [flag_high(make_held, django_capture_on_commit_callbacks, n) for n in range(5)]
-    (task,) = queued(redis_client, digest_queue)  # one digest for the whole burst
+    (task,) = queued_headers(redis_client, digest_queue)  # one digest for the whole burst
     assert task["task"] == "review.send_digest" and task["eta"]  # sent with the batch countdown
     assert mailoutbox == []
 
@@ -65,7 +60,7 @@ def test_the_first_item_after_a_digest_starts_a_new_batch(
     assert not redis_client.exists(digest_marker_key())
     redis_client.delete(digest_queue)
     later = flag_high(make_held, django_capture_on_commit_callbacks, 2)
-    assert len(queued(redis_client, digest_queue)) == 1
+    assert len(queued_headers(redis_client, digest_queue)) == 1
     send_review_digest.apply()
     assert len(mailoutbox) == 2 and mailoutbox[1].body.count("/inspect/") == 1
     assert f"/inspect/{later.pk}/" in mailoutbox[1].body
@@ -76,7 +71,7 @@ def test_normal_priority_items_send_no_mail(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         make_held(reasons=[rules.WEAK_GROUNDING])
-    assert queued(redis_client, digest_queue) == []
+    assert queued_headers(redis_client, digest_queue) == []
     send_review_digest.apply()
     assert mailoutbox == []
 
